@@ -1,0 +1,40 @@
+// Package qemu starts tamach on QEMU's mcimx6ul-evk machine (an i.MX6UL
+// evaluation kit, TamaGo's board/nxp/mx6ullevk), as run by the runner in
+// the top-level qemu/ folder.
+//
+// Importing it (in a program or an on-target test built with GOOS=tamago
+// and the linkramsize tag) does what the board needs before main runs:
+//
+//   - the console is UART1, QEMU's first -serial;
+//   - the program's exit status leaves through ARM semihosting
+//     (SYS_EXIT_EXTENDED), so QEMU exits with the program's code, and a
+//     panic (exit code 2) makes QEMU exit non-zero;
+//   - os.Args is filled from the semihosting command line
+//     (SYS_GET_CMDLINE), so test flags reach the testing package;
+//   - the Go runtime gets Layout.Runtime only, and the frame pool and store
+//     regions are remapped as normal cacheable memory (TamaGo maps DDR
+//     beyond the runtime's RAM as device memory).
+//
+// Layout is plain Go, readable on the host.
+package qemu
+
+import "github.com/tamach/tamach/board"
+
+// RuntimeRAMSize is the Go runtime's share of DDR, given to TamaGo as
+// goos.RamSize (linkramsize build tag).
+const RuntimeRAMSize = 192 << 20
+
+// Layout is the memory plan of the mcimx6ul-evk machine started with
+// -m 512M: DDR at 0x80000000.
+var Layout = board.Layout{
+	Board:     "qemu mcimx6ul-evk",
+	DDR:       board.Region{Start: 0x80000000, Size: 512 << 20},
+	Runtime:   board.Region{Start: 0x80000000, Size: RuntimeRAMSize},
+	FramePool: board.Region{Start: 0x8c000000, Size: 32 << 20},
+	Store:     board.Region{Start: 0x8e000000, Size: 288 << 20},
+	Window:    board.Region{Start: 0xc0000000, Size: 512 << 20},
+	L1Table:   0x80004000,
+}
+
+// MemoryMiB is the RAM size QEMU must be started with (-m) for Layout.
+const MemoryMiB = 512

@@ -1,0 +1,77 @@
+// Command qemu boots a TamaGo image of tamach in QEMU's mcimx6ul-evk machine
+// and exits with the guest's exit status.
+//
+// It is the runner for on-target tests, given to go test as -exec:
+//
+//	GOOS=tamago GOARCH=arm ... go test -exec 'bin/qemu-run' ./pmap
+//
+// go test then calls it as `qemu-run PKG.test -test.v=true ...`: the test
+// flags are passed to the guest's os.Args through the semihosting command
+// line, the guest's console (UART1) streams to stdout, and QEMU is killed
+// after the guest's -test.timeout plus a grace of 5 s (or after -timeout),
+// in which case the runner says so and exits 124. The same runner boots any
+// image, such as the demo.
+//
+// Usage:
+//
+//	qemu-run [-icount] [-timeout D] [-m MiB] [-qemu BIN] [-extra 'ARGS'] IMAGE [GUEST ARGS...]
+//
+// Exit status: the guest's own status; 124 on a timeout; 125 when the
+// image could not be booted (no QEMU, no image, an argument that cannot be
+// passed); 126 when QEMU died of a signal.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(argv []string) int {
+	fs := flag.NewFlagSet("qemu-run", flag.ContinueOnError)
+	c := Config{QEMU: "qemu-system-arm"}
+	fs.BoolVar(&c.ICount, "icount", os.Getenv("TAMACH_ICOUNT") == "1", "count instructions: guest nanoseconds are instructions (-icount shift=0,sleep=off); also TAMACH_ICOUNT=1")
+	fs.DurationVar(&c.Timeout, "timeout", 0, "kill QEMU after this long (default: the guest's -test.timeout + 5s, else 10m)")
+	fs.IntVar(&c.MemoryMiB, "m", 512, "guest RAM in MiB")
+	fs.StringVar(&c.QEMU, "qemu", c.QEMU, "QEMU binary")
+	extra := fs.String("extra", os.Getenv("TAMACH_QEMU_EXTRA"), "more QEMU arguments, split on spaces; also TAMACH_QEMU_EXTRA")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: qemu-run [flags] IMAGE [GUEST ARGS...]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(argv); err != nil {
+		return 125
+	}
+	if fs.NArg() < 1 {
+		fs.Usage()
+		return 125
+	}
+	c.Image = fs.Arg(0)
+	c.Args = fs.Args()[1:]
+	c.Extra = strings.Fields(*extra)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := Run(ctx, &c, os.Stdin, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, ErrTimeout):
+		fmt.Fprintf(os.Stderr, "qemu-run: %s %v\n", c.Image, err)
+		return 124
+	case errors.Is(err, ErrKilled):
+		fmt.Fprintf(os.Stderr, "qemu-run: %s: %v\n", c.Image, err)
+		return 126
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "qemu-run: %s: %v\n", c.Image, err)
+		return 125
+	}
+	return code
+}
