@@ -1,0 +1,270 @@
+// Package zerofill is the reference pager for anonymous memory: an object
+// reads as zeros until the kernel returns a page, and then reads as what was
+// returned. It answers every call synchronously, inside the call.
+//
+// Storage is one zeroed arena of the object's size, allocated when the object
+// is made, plus a bit per MinPageSize granule that says whether a kernel ever
+// returned data there. A page with no such granule is answered with
+// DataUnavailable (the kernel zero-fills it, no copy); any other page with
+// DataSupply straight from the arena. Neither path allocates.
+//
+// # Invariants
+//
+//   - arena[i] is zero unless written[i/mo.MinPageSize] is set.
+//   - A control is in kernels from its accepted Init until its Terminate,
+//     then in dead; a refused Init puts it in dead at once.
+//   - Calls of one control are handled in seqno order (mo.Sequencer); the
+//     pager never calls a Control while it holds mu or a seqno turn, since
+//     the kernel may call the object back from inside the Control method.
+//
+// # Lock order
+//
+// kernel.seq (a seqno turn) before Object.mu. Neither is held across a call
+// on a Control.
+package zerofill
+
+import (
+	"sync"
+
+	"github.com/tamach/tamach/mo"
+)
+
+// Object is one zero-fill memory object. It implements mo.DefaultObject.
+type Object struct {
+	size mo.Size
+
+	mu      sync.Mutex
+	arena   []byte                  // protected by mu (see Invariants)
+	written []bool                  // protected by mu; one per mo.MinPageSize granule
+	kernels map[mo.Control]*kernel  // protected by mu
+	dead    map[mo.Control]struct{} // protected by mu
+}
+
+type kernel struct {
+	seq      mo.Sequencer
+	pageSize mo.Size // immutable after Init
+}
+
+var _ mo.DefaultObject = (*Object)(nil)
+
+// New returns an object of size bytes (a multiple of mo.MinPageSize), or
+// KernInvalidArgument for a size that is zero or not such a multiple.
+func New(size mo.Size) (*Object, error) {
+	if size == 0 || size%mo.MinPageSize != 0 || size > 1<<40 {
+		return nil, mo.KernInvalidArgument
+	}
+	return &Object{
+		size:    size,
+		arena:   make([]byte, size),
+		written: make([]bool, size/mo.MinPageSize),
+		kernels: make(map[mo.Control]*kernel),
+		dead:    make(map[mo.Control]struct{}),
+	}, nil
+}
+
+// Size returns the object's size.
+func (o *Object) Size() mo.Size { return o.size }
+
+// Pager is a default pager (mo.DefaultPager) whose objects are zero-fill
+// Objects.
+type Pager struct{}
+
+// Create makes a zero-fill object of size bytes for ctl's kernel; it counts
+// as that kernel's Init. The object calls ctl.Ready before Create returns.
+func (Pager) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObject, error) {
+	if err := mo.CheckPageSize(pageSize); err != nil {
+		return nil, err
+	}
+	if size == 0 || size%pageSize != 0 || ctl == nil {
+		return nil, mo.KernInvalidArgument
+	}
+	o, err := New(size)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Init(0, ctl, pageSize); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// enter takes ctl's seqno turn and returns its state, or the Mach code for a
+// control this object does not serve; then the turn is not taken.
+func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
+	o.mu.Lock()
+	k := o.kernels[ctl]
+	_, dead := o.dead[ctl]
+	o.mu.Unlock()
+	if k == nil {
+		if dead {
+			return nil, mo.KernTerminated
+		}
+		return nil, mo.KernInvalidArgument
+	}
+	k.seq.Enter(seqno)
+	return k, nil
+}
+
+// Init implements mo.Object.
+func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
+	if ctl == nil {
+		return mo.KernInvalidArgument
+	}
+	o.mu.Lock()
+	if _, ok := o.kernels[ctl]; ok {
+		o.mu.Unlock()
+		return mo.KernInvalidArgument // init is once per kernel
+	}
+	if _, ok := o.dead[ctl]; ok {
+		o.mu.Unlock()
+		return mo.KernTerminated
+	}
+	if seqno != 0 || mo.CheckPageSize(pageSize) != nil || o.size%pageSize != 0 {
+		o.dead[ctl] = struct{}{} // the refused control is dropped
+		o.mu.Unlock()
+		return mo.KernInvalidArgument
+	}
+	k := &kernel{pageSize: pageSize}
+	k.seq.Enter(0)
+	o.kernels[ctl] = k
+	o.mu.Unlock()
+	k.seq.Leave(0)
+	return ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay})
+}
+
+func (o *Object) hasDataLocked(off mo.Offset, ps mo.Size) bool {
+	for g := off / mo.Offset(mo.MinPageSize); g < (off+mo.Offset(ps))/mo.Offset(mo.MinPageSize); g++ {
+		if o.written[g] {
+			return true
+		}
+	}
+	return false
+}
+
+// DataRequest implements mo.Object: one answer per page, DataUnavailable for
+// a page never returned, DataSupply otherwise. It allocates nothing.
+func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	if err := mo.CheckRange(offset, length, k.pageSize, o.size); err != nil || !desired.Valid() {
+		k.seq.Leave(seqno)
+		return mo.KernInvalidArgument
+	}
+	k.seq.Leave(seqno)
+	// A kernel cannot return a page it is asking for, so the pages of the
+	// range do not change under the answers below (see package doc).
+	ps := k.pageSize
+	for off := offset; off < offset+mo.Offset(length); off += mo.Offset(ps) {
+		o.mu.Lock()
+		has := o.hasDataLocked(off, ps)
+		o.mu.Unlock()
+		if has {
+			ctl.DataSupply(off, o.arena[off:off+mo.Offset(ps)], mo.ProtNone, false, false)
+		} else {
+			ctl.DataUnavailable(off, ps)
+		}
+	}
+	return nil
+}
+
+// DataUnlock implements mo.Object. This pager never locks pages, so it
+// unlocks at once.
+func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	err = mo.CheckRange(offset, length, k.pageSize, o.size)
+	k.seq.Leave(seqno)
+	if err != nil || !desired.Valid() {
+		return mo.KernInvalidArgument
+	}
+	return ctl.LockRequest(offset, length, mo.ReturnNone, false, mo.ProtNone, false)
+}
+
+func (o *Object) store(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	defer k.seq.Leave(seqno)
+	if err := mo.CheckRange(offset, mo.Size(len(data)), k.pageSize, o.size); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	copy(o.arena[offset:], data)
+	for g := offset / mo.Offset(mo.MinPageSize); g < (offset+mo.Offset(len(data)))/mo.Offset(mo.MinPageSize); g++ {
+		o.written[g] = true
+	}
+	o.mu.Unlock()
+	return nil
+}
+
+// DataReturn implements mo.Object: the data is copied into the arena before
+// the call returns, so later requests read it back.
+func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte, dirty, kernelCopy bool) error {
+	return o.store(seqno, ctl, offset, data)
+}
+
+// DataInitialize implements mo.DefaultObject like DataReturn.
+func (o *Object) DataInitialize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte) error {
+	return o.store(seqno, ctl, offset, data)
+}
+
+// Synchronize implements mo.Object: data is stable once returned, so it
+// completes at once.
+func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, flags mo.SyncFlags) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	err = mo.CheckRange(offset, length, k.pageSize, o.size)
+	k.seq.Leave(seqno)
+	if err != nil || !flags.Valid() {
+		return mo.KernInvalidArgument
+	}
+	return ctl.SynchronizeCompleted(offset, length)
+}
+
+// Terminate implements mo.Object: ctl is forgotten; the data stays, for the
+// other kernels and for a later Init.
+func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	o.mu.Lock()
+	delete(o.kernels, ctl)
+	o.dead[ctl] = struct{}{}
+	o.mu.Unlock()
+	k.seq.Leave(seqno)
+	return nil
+}
+
+// simple acknowledges a reply call after checking its control.
+func (o *Object) simple(seqno mo.Seqno, ctl mo.Control) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	k.seq.Leave(seqno)
+	return nil
+}
+
+// LockCompleted implements mo.Object. This pager asks for no replies, so
+// there is nothing to do but keep the seqno order.
+func (o *Object) LockCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) error {
+	return o.simple(seqno, ctl)
+}
+
+// SupplyCompleted implements mo.Object; see LockCompleted.
+func (o *Object) SupplyCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, result error, errorOffset mo.Offset) error {
+	return o.simple(seqno, ctl)
+}
+
+// ChangeCompleted implements mo.Object; see LockCompleted.
+func (o *Object) ChangeCompleted(seqno mo.Seqno, ctl mo.Control, attr mo.Attributes) error {
+	return o.simple(seqno, ctl)
+}
