@@ -33,11 +33,11 @@ func TestFramePoolIsOrdinaryMemory(t *testing.T) {
 		{qemu.Layout.Store.Start, qemu.Layout.Store.Size},
 	} {
 		for a := r.start; a < r.start+r.size; a += 64 << 10 {
-			p := (*uint32)(unsafe.Pointer(uintptr(a)))
+			p := (*uint32)(unsafe.Add(nil, a))
 			*p = a ^ 0x5a5a5a5a
 		}
 		for a := r.start; a < r.start+r.size; a += 64 << 10 {
-			p := (*uint32)(unsafe.Pointer(uintptr(a)))
+			p := (*uint32)(unsafe.Add(nil, a))
 			if *p != a^0x5a5a5a5a {
 				t.Fatalf("word at %#x reads %#x, want %#x", a, *p, a^0x5a5a5a5a)
 			}
