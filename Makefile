@@ -1,0 +1,135 @@
+# tamach: build, boot and test. `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export GOTOOLCHAIN := local
+
+# The board of `make image`: qemu (QEMU's mcimx6ul-evk) or usbarmory (USB
+# armory Mk II). `make qemu` and `make test` always use qemu, `make imx`
+# always usbarmory.
+BOARD ?= qemu
+BOARDS := qemu usbarmory
+
+BUILD := build
+TEXT_START := 0x80010000
+# TamaGo's compiler, driven by the module's tamago tool (cmd/tamago).
+TAMAGO = $(shell go tool -n tamago)
+TARGET_ENV := GOOS=tamago GOARCH=arm GOARM=7 GOOSPKG=github.com/usbarmory/tamago
+TARGET_LDFLAGS := -T $(TEXT_START) -R 0x1000
+board_tags = linkramsize$(if $(filter usbarmory,$(1)),$(comma)usbarmory)
+comma := ,
+
+# Packages with on-target tests: those with a _test.go file built for tamago.
+TARGET_PKGS = $(shell grep -l --include='*_test.go' -r -e '^//go:build tamago' --exclude-dir=testdata . | xargs -r -n1 dirname | sort -u)
+# Timeout of one on-target test binary.
+TARGET_TIMEOUT ?= 5m
+FUZZTIME ?= 3s
+
+.PHONY: help deps tamago-check tools image qemu qemu-shell imx usbboot flash \
+	test test-host test-target test-runner test-imx fmt-check vet fuzz-short fuzz clean
+
+help:
+	@echo "tamach make targets:"
+	@echo "  make qemu          build the demo for QEMU's mcimx6ul-evk and boot it"
+	@echo "  make test          gofmt, vet, host tests, short fuzzing, on-target tests in QEMU"
+	@echo "  make imx           bootable image for the USB armory Mk II: $(BUILD)/tamach-usbarmory.imx"
+	@echo "  make usbboot       load that image over USB (imx_usb, board in SDP mode)"
+	@echo "  make flash DEV=/dev/sdX   write it to a removable SD card"
+	@echo "  make image BOARD=qemu|usbarmory   build the demo ELF for a board"
+	@echo "  make fuzz          longer fuzzing (FUZZTIME=1m per target)"
+	@echo "  make deps          install QEMU, mkimage and imx_usb (Debian, as root)"
+
+deps:
+	scripts/deps.sh qemu-system-arm mkimage imx_usb
+
+tamago-check:
+	@scripts/check-tamago.sh
+
+bin/qemu-run: $(wildcard qemu/*.go) go.mod
+	go build -o $@ ./qemu
+bin/imxtool: $(wildcard cmd/imxtool/*.go board/imx/*.go) go.mod
+	go build -o $@ ./cmd/imxtool
+bin/flash: $(wildcard cmd/flash/*.go board/imx/*.go) go.mod
+	go build -o $@ ./cmd/flash
+tools: bin/qemu-run bin/imxtool bin/flash
+
+# The demo image for one board. Always rebuilt: go's own cache makes that
+# cheap, and make cannot see the package graph.
+$(BUILD)/demo-%.elf: FORCE tamago-check
+	@mkdir -p $(BUILD)
+	$(TARGET_ENV) $(TAMAGO) build -tags $(call board_tags,$*) -ldflags "$(TARGET_LDFLAGS)" -o $@ ./cmd/demo
+
+image:
+	@if [[ " $(BOARDS) " != *" $(BOARD) "* ]]; then \
+		echo "unknown BOARD=$(BOARD): choose one of $(BOARDS)" >&2; exit 1; fi
+	$(MAKE) --no-print-directory $(BUILD)/demo-$(BOARD).elf
+
+qemu: $(BUILD)/demo-qemu.elf bin/qemu-run
+	@scripts/deps.sh qemu-system-arm
+	bin/qemu-run -timeout 5m $(BUILD)/demo-qemu.elf
+
+qemu-shell: $(BUILD)/demo-qemu.elf bin/qemu-run
+	@scripts/deps.sh qemu-system-arm
+	bin/qemu-run -timeout 24h $(BUILD)/demo-qemu.elf -shell
+
+# The USB armory image: the flat binary, mkimage with the board's DCD (and
+# the TZASC bypass that TamaGo needs before DDR is set up), then the IVT
+# entry set to the ELF's entry point.
+imx: $(BUILD)/tamach-usbarmory.imx
+$(BUILD)/tamach-usbarmory.imx: $(BUILD)/demo-usbarmory.elf bin/imxtool
+	@scripts/deps.sh mkimage
+	bin/imxtool bin -base $(TEXT_START) $< $(BUILD)/tamach-usbarmory.bin
+	cp "$$(go list -m -f '{{.Dir}}' github.com/usbarmory/tamago)/board/usbarmory/mk2/imximage.cfg" $(BUILD)/usbarmory.dcd
+	chmod 644 $(BUILD)/usbarmory.dcd
+	echo "DATA 4 0x020e4024 0x00000001  # TZASC_BYPASS" >> $(BUILD)/usbarmory.dcd
+	mkimage -n $(BUILD)/usbarmory.dcd -T imximage -e $(TEXT_START) -d $(BUILD)/tamach-usbarmory.bin $@ >/dev/null
+	bin/imxtool entry $< $@
+	bin/imxtool check $@
+
+usbboot: imx
+	@scripts/deps.sh imx_usb
+	imx_usb $(BUILD)/tamach-usbarmory.imx
+
+flash: imx bin/flash
+	@if [[ -z "$(DEV)" ]]; then echo "usage: make flash DEV=/dev/sdX (a removable SD card, not a partition)" >&2; exit 1; fi
+	bin/flash $(BUILD)/tamach-usbarmory.imx "$(DEV)"
+
+test: fmt-check vet test-host fuzz-short test-target test-runner test-imx
+	@echo "make test: all passed"
+
+fmt-check:
+	@bad=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^$$' ) 2>&1); \
+	if [[ -n "$$bad" ]]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+
+vet: tamago-check
+	go vet ./...
+	$(TARGET_ENV) $(TAMAGO) vet -tags linkramsize ./...
+
+test-host:
+	go test -count=1 ./...
+
+fuzz-short:
+	scripts/fuzz.sh $(FUZZTIME)
+
+fuzz:
+	scripts/fuzz.sh $${FUZZTIME:-1m}
+
+test-target: tamago-check bin/qemu-run
+	@scripts/deps.sh qemu-system-arm
+	@pkgs="$(TARGET_PKGS)"; [[ -n "$$pkgs" ]] || { echo "no on-target tests found" >&2; exit 1; }; \
+	echo "on-target tests in QEMU: $$pkgs"; \
+	$(TARGET_ENV) $(TAMAGO) test -count=1 -timeout $(TARGET_TIMEOUT) -tags linkramsize \
+		-ldflags "$(TARGET_LDFLAGS)" -exec $(CURDIR)/bin/qemu-run $$pkgs
+
+test-runner: tamago-check
+	@scripts/deps.sh qemu-system-arm
+	TAMACH_TARGET=1 go test -count=1 -run 'Target' -v ./qemu
+
+test-imx: imx
+	TAMACH_IMX=$(CURDIR)/$(BUILD)/tamach-usbarmory.imx TAMACH_IMX_ELF=$(CURDIR)/$(BUILD)/demo-usbarmory.elf \
+		go test -count=1 -run TestBuiltImage -v ./board/imx
+
+clean:
+	rm -rf $(BUILD) bin
+
+FORCE:

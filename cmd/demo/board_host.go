@@ -1,0 +1,18 @@
+//go:build !tamago
+
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/tamach/tamach/board/qemu"
+)
+
+// On the host the demo only type-checks: it runs on a board.
+var layout = qemu.Layout
+
+func init() {
+	fmt.Fprintln(os.Stderr, "demo: this program runs on a board: make qemu (QEMU) or make imx (USB armory)")
+	os.Exit(2)
+}
