@@ -1,0 +1,83 @@
+package pmap
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"golang.org/x/arch/arm/armasm"
+)
+
+// Registers are the interrupted context of an abort: r0-r12 as the
+// exception entry saved them, the banked SP and LR of the interrupted mode,
+// the faulting PC (LR_abt less the exception's offset) and the saved
+// program status (SPSR_abt).
+type Registers struct {
+	R    [13]uint32
+	SP   uint32
+	LR   uint32
+	PC   uint32
+	CPSR uint32
+}
+
+// Symbolizer names the function holding pc (and the offset into it), as
+// runtime.FuncForPC does on the target; it returns "" when it cannot.
+type Symbolizer func(pc uint32) string
+
+// Disassemble returns the instruction word in GNU syntax, or a note that
+// it does not decode. Thumb state (CPSR.T) is not used by Go code and is
+// reported as such.
+func Disassemble(word uint32, cpsr uint32) string {
+	if cpsr&(1<<5) != 0 {
+		return fmt.Sprintf(".word %#08x (Thumb state, not decoded)", word)
+	}
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], word)
+	inst, err := armasm.Decode(b[:], armasm.ModeARM)
+	if err != nil {
+		return fmt.Sprintf(".word %#08x (%v)", word, err)
+	}
+	return armasm.GNUSyntax(inst)
+}
+
+// WriteReport writes the report of a fault nobody resolved: the fault
+// (address, access, kind, level, status), the faulting instruction
+// disassembled with its symbol, and the registers. word is the instruction
+// at regs.PC, and ok says whether it could be read (a prefetch abort on an
+// unmapped PC cannot).
+//
+// It allocates: it runs only on the way to stopping the program.
+func WriteReport(w io.Writer, f *Fault, regs *Registers, word uint32, ok bool, sym Symbolizer) {
+	what := "data abort"
+	if f.Access == Execute {
+		what = "prefetch abort"
+	}
+	fmt.Fprintf(w, "tamach: unhandled %s: %v at %#08x: %v fault", what, f.Access, f.Addr, f.Kind)
+	if f.Level != 0 {
+		fmt.Fprintf(w, ", level %d", f.Level)
+	}
+	reg := "DFSR"
+	if f.Access == Execute {
+		reg = "IFSR"
+	}
+	fmt.Fprintf(w, " (%s %#x, FS 0b%05b)\n", reg, f.Status, f.FS())
+	inst := "instruction not readable"
+	if ok {
+		inst = Disassemble(word, regs.CPSR)
+	}
+	where := ""
+	if sym != nil {
+		if s := sym(regs.PC); s != "" {
+			where = " in " + s
+		}
+	}
+	fmt.Fprintf(w, "  pc  %#08x%s: %s\n", regs.PC, where, inst)
+	for i := 0; i < 13; i += 4 {
+		fmt.Fprintf(w, " ")
+		for j := i; j < i+4 && j < 13; j++ {
+			fmt.Fprintf(w, " r%-2d %#08x", j, regs.R[j])
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "  sp  %#08x  lr  %#08x  cpsr %#08x\n", regs.SP, regs.LR, regs.CPSR)
+}
