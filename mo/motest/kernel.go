@@ -143,7 +143,9 @@ func newKernelControl(r *run, id uint16, obj mo.Object, pageSize, size mo.Size) 
 	}
 }
 
-func (k *KernelControl) String() string { return fmt.Sprintf("kernel %d (page size %#x)", k.id, k.pageSize) }
+func (k *KernelControl) String() string {
+	return fmt.Sprintf("kernel %d (page size %#x)", k.id, k.pageSize)
+}
 
 func (k *KernelControl) signal() {
 	select {

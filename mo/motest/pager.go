@@ -133,8 +133,21 @@ func (p *pagerRun) fetch(k *KernelControl, offset mo.Offset, length mo.Size) {
 	p.await(k, offset, length)
 }
 
+// refetch is fetch after the kernel dropped clean pages silently: data that
+// does not match breaks the data_return rule.
+func (p *pagerRun) refetch(k *KernelControl, offset mo.Offset, length mo.Size) {
+	if err := k.request(offset, length, mo.ProtRead|mo.ProtWrite); !mo.Accepted(err) {
+		p.fail(RuleAnswerEachRequest, "%v: data_request offset %#x size %#x refused: %v", k, offset, length, err)
+	}
+	p.awaitRule(k, offset, length, RuleDataReturnOnlyDirtyOrPrec)
+}
+
 // await waits for the pages of a requested range and checks them.
 func (p *pagerRun) await(k *KernelControl, offset mo.Offset, length mo.Size) {
+	p.awaitRule(k, offset, length, RuleAnswerEachRequest)
+}
+
+func (p *pagerRun) awaitRule(k *KernelControl, offset mo.Offset, length mo.Size, dataRule string) {
 	end := offset + mo.Offset(length)
 	k.waitFor(RuleAnswerEachRequest, "answer to data_request", func() bool {
 		for off := offset; off < end; off += mo.Offset(k.pageSize) {
@@ -156,7 +169,7 @@ func (p *pagerRun) await(k *KernelControl, offset mo.Offset, length mo.Size) {
 		}
 		want := p.expect[off : off+mo.Offset(k.pageSize)]
 		if !bytes.Equal(pg.data, want) {
-			rule := RuleAnswerEachRequest
+			rule := dataRule
 			if bytes.Contains(pg.data, []byte{Poison, Poison, Poison, Poison}) {
 				rule = RuleDataReturnLent
 			}
@@ -306,7 +319,7 @@ var pagerScenarios = []pagerScenario{
 		}
 		// The pager cannot count on the dropped pages: asked again, it must
 		// still have their data, and the returned page's data.
-		p.fetch(k, 0, 32<<10)
+		p.refetch(k, 0, 32<<10)
 		p.write(k, 8<<10, 0x22)
 		p.evict(k, 8<<10)
 		p.fetch(k, 8<<10, 4<<10)

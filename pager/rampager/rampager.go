@@ -1,0 +1,349 @@
+// Package rampager is the reference pager for an object held in RAM: its
+// contents are an arena of the object's size, given at creation, and pages
+// that kernels return are written back into it. It can supply its pages as
+// precious, so that kernels return them even clean, and it can answer data
+// requests either inside the call or later from its own goroutine, so that
+// both ways of the protocol are exercised by the same pager.
+//
+// The data path allocates nothing: DataRequest answers with DataSupply
+// straight from the arena (synchronous mode), or queues a fixed-size job on
+// a buffered channel (asynchronous mode); DataReturn copies into the arena.
+//
+// The package also has Default, a default pager whose objects live in RAM
+// backing stores, as a reference for the backing-store management calls.
+//
+// # Invariants
+//
+//   - A control is in kernels from its accepted Init until its Terminate,
+//     then in dead; a refused Init puts it in dead at once.
+//   - Calls of one control are handled in seqno order (mo.Sequencer).
+//   - No Control method is called with mu held or a seqno turn taken: a
+//     kernel may call the object back from inside one.
+//   - When Terminate returns, no answer for that control is being sent or
+//     will be sent: kernel.dead is set under mu, and Terminate waits until
+//     kernel.inflight, the answers under way, is zero.
+//
+// # Lock order
+//
+// kernel.seq (a seqno turn) before Object.mu.
+package rampager
+
+import (
+	"sync"
+
+	"github.com/tamach/tamach/mo"
+)
+
+// Config describes an Object.
+type Config struct {
+	// Size is the object's size, a non-zero multiple of mo.MinPageSize.
+	Size mo.Size
+	// Initial is copied to the start of the object; the rest reads as zeros.
+	Initial []byte
+	// Precious makes the pager supply every page as precious.
+	Precious bool
+	// Async makes the pager answer data requests from its own goroutine
+	// instead of inside DataRequest.
+	Async bool
+}
+
+// Object is a RAM-backed memory object. It implements mo.Object.
+type Object struct {
+	cfg Config
+
+	mu        sync.Mutex
+	cond      sync.Cond               // L is &mu; signalled when a kernel's inflight drops to zero
+	arena     []byte                  // protected by mu for writes; see package doc
+	kernels   map[mo.Control]*kernel  // protected by mu
+	dead      map[mo.Control]struct{} // protected by mu
+	destroyed bool                    // protected by mu
+
+	jobs    chan job       // async mode: requests to answer
+	pending sync.WaitGroup // async mode: jobs queued and not finished
+	stop    chan struct{}
+	stopped sync.Once
+
+	// Stats, protected by mu.
+	Requests, Returns, PreciousReturns uint64
+}
+
+type kernel struct {
+	seq      mo.Sequencer
+	pageSize mo.Size // immutable after Init
+	dead     bool    // protected by Object.mu
+	inflight int     // protected by Object.mu
+}
+
+type job struct {
+	ctl    mo.Control
+	k      *kernel
+	offset mo.Offset
+	length mo.Size
+}
+
+var _ mo.Object = (*Object)(nil)
+
+// New returns an object, or KernInvalidArgument for a malformed Config. An
+// asynchronous object runs a goroutine until Close.
+func New(cfg Config) (*Object, error) {
+	if cfg.Size == 0 || cfg.Size%mo.MinPageSize != 0 || cfg.Size > 1<<40 || mo.Size(len(cfg.Initial)) > cfg.Size {
+		return nil, mo.KernInvalidArgument
+	}
+	o := &Object{
+		cfg:     cfg,
+		arena:   make([]byte, cfg.Size),
+		kernels: make(map[mo.Control]*kernel),
+		dead:    make(map[mo.Control]struct{}),
+	}
+	o.cond.L = &o.mu
+	copy(o.arena, cfg.Initial)
+	if cfg.Async {
+		o.jobs = make(chan job, 1024)
+		o.stop = make(chan struct{})
+		go o.worker()
+	}
+	return o, nil
+}
+
+// Close stops the goroutine of an asynchronous object.
+func (o *Object) Close() {
+	if o.stop != nil {
+		o.stopped.Do(func() { close(o.stop) })
+	}
+}
+
+// Quiesce waits until every queued request has been answered or dropped
+// (motest.Quiescer).
+func (o *Object) Quiesce() { o.pending.Wait() }
+
+// ReadAt copies the pager's current contents at off into p, for tests.
+func (o *Object) ReadAt(p []byte, off int64) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if off < 0 || off >= int64(len(o.arena)) {
+		return 0, mo.KernInvalidArgument
+	}
+	return copy(p, o.arena[off:]), nil
+}
+
+func (o *Object) worker() {
+	for {
+		select {
+		case j := <-o.jobs:
+			o.answer(j.ctl, j.k, j.offset, j.length)
+			o.pending.Done()
+		case <-o.stop:
+			return
+		}
+	}
+}
+
+// answer supplies the pages of a request unless the control was terminated.
+func (o *Object) answer(ctl mo.Control, k *kernel, offset mo.Offset, length mo.Size) {
+	o.mu.Lock()
+	if k.dead {
+		o.mu.Unlock()
+		return
+	}
+	k.inflight++
+	o.Requests++
+	o.mu.Unlock()
+	// A kernel cannot return a page it is asking for, so the arena under
+	// the range does not change while it is supplied.
+	ctl.DataSupply(offset, o.arena[offset:offset+mo.Offset(length)], mo.ProtNone, o.cfg.Precious, false)
+	o.mu.Lock()
+	k.inflight--
+	if k.inflight == 0 {
+		o.cond.Broadcast()
+	}
+	o.mu.Unlock()
+}
+
+func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
+	o.mu.Lock()
+	k := o.kernels[ctl]
+	_, dead := o.dead[ctl]
+	o.mu.Unlock()
+	if k == nil {
+		if dead {
+			return nil, mo.KernTerminated
+		}
+		return nil, mo.KernInvalidArgument
+	}
+	k.seq.Enter(seqno)
+	return k, nil
+}
+
+// Init implements mo.Object.
+func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
+	if ctl == nil {
+		return mo.KernInvalidArgument
+	}
+	o.mu.Lock()
+	if _, ok := o.kernels[ctl]; ok {
+		o.mu.Unlock()
+		return mo.KernInvalidArgument
+	}
+	if _, ok := o.dead[ctl]; ok || o.destroyed {
+		o.mu.Unlock()
+		return mo.KernTerminated
+	}
+	if seqno != 0 || mo.CheckPageSize(pageSize) != nil || o.cfg.Size%pageSize != 0 {
+		o.dead[ctl] = struct{}{}
+		o.mu.Unlock()
+		return mo.KernInvalidArgument
+	}
+	k := &kernel{pageSize: pageSize}
+	k.seq.Enter(0)
+	o.kernels[ctl] = k
+	o.mu.Unlock()
+	k.seq.Leave(0)
+	return ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay})
+}
+
+// DataRequest implements mo.Object. It allocates nothing.
+func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	if mo.CheckRange(offset, length, k.pageSize, o.cfg.Size) != nil || !desired.Valid() {
+		k.seq.Leave(seqno)
+		return mo.KernInvalidArgument
+	}
+	if o.cfg.Async {
+		o.pending.Add(1)
+		o.jobs <- job{ctl, k, offset, length}
+		k.seq.Leave(seqno)
+		return mo.MigNoReply
+	}
+	k.seq.Leave(seqno)
+	o.answer(ctl, k, offset, length)
+	return nil
+}
+
+// DataUnlock implements mo.Object. This pager never locks pages, so it
+// unlocks at once.
+func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	err = mo.CheckRange(offset, length, k.pageSize, o.cfg.Size)
+	k.seq.Leave(seqno)
+	if err != nil || !desired.Valid() {
+		return mo.KernInvalidArgument
+	}
+	return ctl.LockRequest(offset, length, mo.ReturnNone, false, mo.ProtNone, false)
+}
+
+// DataReturn implements mo.Object: the data is copied into the arena before
+// the call returns.
+func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte, dirty, kernelCopy bool) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	defer k.seq.Leave(seqno)
+	if err := mo.CheckRange(offset, mo.Size(len(data)), k.pageSize, o.cfg.Size); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	copy(o.arena[offset:], data)
+	o.Returns++
+	if !dirty {
+		o.PreciousReturns++
+	}
+	o.mu.Unlock()
+	return nil
+}
+
+// Synchronize implements mo.Object: returned data is in the arena already.
+func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, flags mo.SyncFlags) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	err = mo.CheckRange(offset, length, k.pageSize, o.cfg.Size)
+	k.seq.Leave(seqno)
+	if err != nil || !flags.Valid() {
+		return mo.KernInvalidArgument
+	}
+	return ctl.SynchronizeCompleted(offset, length)
+}
+
+// Terminate implements mo.Object. Requests of ctl still queued are dropped,
+// and an answer under way is waited for, so nothing reaches ctl afterwards.
+func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	o.mu.Lock()
+	k.dead = true
+	delete(o.kernels, ctl)
+	o.dead[ctl] = struct{}{}
+	for k.inflight > 0 {
+		o.cond.Wait()
+	}
+	o.mu.Unlock()
+	k.seq.Leave(seqno)
+	return nil
+}
+
+func (o *Object) simple(seqno mo.Seqno, ctl mo.Control) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	k.seq.Leave(seqno)
+	return nil
+}
+
+// LockCompleted implements mo.Object; this pager asks for no replies.
+func (o *Object) LockCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) error {
+	return o.simple(seqno, ctl)
+}
+
+// SupplyCompleted implements mo.Object; this pager asks for no replies.
+func (o *Object) SupplyCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, result error, errorOffset mo.Offset) error {
+	return o.simple(seqno, ctl)
+}
+
+// ChangeCompleted implements mo.Object; this pager asks for no replies.
+func (o *Object) ChangeCompleted(seqno mo.Seqno, ctl mo.Control, attr mo.Attributes) error {
+	return o.simple(seqno, ctl)
+}
+
+// Destroy shuts the object down in every kernel as memory_object_destroy
+// advises: a lock_request with should_flush and a write lock first, which
+// returns the dirty (and, for a precious object, precious) pages, then
+// Destroy; each kernel answers with Terminate. Later Inits are refused with
+// KernTerminated.
+func (o *Object) Destroy(reason error) error {
+	o.mu.Lock()
+	if o.destroyed {
+		o.mu.Unlock()
+		return mo.KernTerminated
+	}
+	o.destroyed = true
+	ctls := make([]mo.Control, 0, len(o.kernels))
+	for c := range o.kernels {
+		ctls = append(ctls, c)
+	}
+	o.mu.Unlock()
+	policy := mo.ReturnDirty
+	if o.cfg.Precious {
+		policy = mo.ReturnAll
+	}
+	var first error
+	for _, c := range ctls {
+		if err := c.LockRequest(0, o.cfg.Size, policy, true, mo.ProtWrite, false); err != nil && first == nil {
+			first = err
+		}
+		if err := c.Destroy(reason); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
