@@ -1,0 +1,118 @@
+// Package pmap owns the ARMv7 MMU for virtual-address windows: short
+// descriptor translation tables (4 KiB and 64 KiB pages), the Mach pmap
+// operations over them, the cache and TLB upkeep they need, the decoding
+// of aborts, and a software MMU (Walker) that host tests use in place of
+// the hardware.
+//
+// pmap knows nothing of memory objects; vm knows nothing of descriptor
+// bits. Everything but register access is plain Go and runs in host
+// tests; register access is in the tamago-only files (hw_*.go, *_arm.s,
+// one concern each).
+//
+// # Address spaces and tables
+//
+// A Pmap manages a window [Base, Base+Size), 1 MiB aligned, of the one L1
+// table TamaGo builds (at vbar+0x4000, 0x80004000 on the i.MX6UL boards,
+// a flat map of 1 MiB sections). New saves the window's L1 entries and
+// makes them faults; Destroy restores them. No other L1 entry is ever
+// written. Each L1 entry of the window is either a fault or points at a
+// 1 KiB L2 table from the TableAllocator; a table is freed as soon as its
+// last mapping goes. Physical memory is reached through PhysMem (the
+// identity map on target, FakeMem on host) and upkeep through MMU
+// (Hardware on target, RecordingMMU on host).
+//
+// # Modified and referenced: the split between pmap and vm
+//
+// ARMv7 has no dirty bit and no spare bits in a small-page descriptor.
+// pmap keeps one byte of software state per mapping (beside the L2 table,
+// in Go memory: 256 bytes per MiB of window) holding "protection allows
+// write", "modified" and "wired"; the descriptor holds the rest. A
+// writable page is mapped read-only until its first write; the access
+// flag (AP[0], SCTLR.AFE=1) is the referenced bit. The state is per
+// mapping (per virtual page of this Pmap), not per frame: pmap keeps no
+// reverse map. vm, which knows every mapping of its pages, asks
+// IsModified/IsReferenced (or Lookup) of each and keeps the per-page
+// dirty/referenced summary in its own page metadata; Remove forgets a
+// mapping's state, so vm reads it first when it matters.
+//
+// On a fault, vm's handler calls Upgrade first: an access-flag fault, or
+// a write permission fault on a page whose protection allows write, is
+// resolved there (one descriptor write and its upkeep) and Upgrade says
+// which ("referenced", "modified"); anything else returns 0 and is vm's:
+// a translation fault (not mapped) or a real protection violation. When
+// vm enters a page in answer to a fault it passes Accessed (and Written
+// for a write fault), so one fault is taken, not two or three.
+//
+// # Faults and the abort hook
+//
+// DecodeData(DFSR, DFAR) and DecodePrefetch(IFSR, IFAR) give a Fault:
+// address, access (read, write, execute), kind (translation, access flag,
+// domain, permission, alignment, external, ...), level, raw status. The
+// abort hook, to be wired into TamaGo's exception handler by the board
+// glue, will: read the fault registers (ReadDFSR/ReadDFAR or
+// ReadIFSR/ReadIFAR), decode, and call Dispatcher.Dispatch, which hands
+// the fault to the one registered FaultHandler (vm). Retry returns from
+// the exception and the instruction runs again; Yield rewrites the saved
+// return PC (at SP_usr-4, ReadSPusr) to the fault-yield trampoline
+// (FaultYield, the faulting PC stored for it) so the goroutine yields
+// through runtime.asyncPreempt and retries when rescheduled; Unhandled
+// produces the fault report. A fault taken on g0 cannot yield: Dispatch
+// turns Yield into Unhandled there.
+//
+// # Locking and re-entry
+//
+// pmap holds no lock. Lock order, outermost first:
+//
+//	vm's map/pmap lock (serialises every call on a Pmap, and the
+//	  TableAllocator it uses)
+//	  -> Pmap (no lock; methods must not overlap)
+//
+// The fault handler runs on g0 with IRQs masked and may call Upgrade,
+// Enter, Lookup and Extract only if it can take vm's lock without
+// blocking (a try-lock); when it cannot, the faulting goroutine yields
+// and retries. pmap's own code never touches memory inside a window
+// (tables live in identity-mapped memory outside every window), so an
+// abort never interrupts a Pmap method; as a guard, a method entered
+// while another is in progress on the same Pmap returns ErrBusy (or does
+// nothing). pmap methods must not be called from other interrupt
+// handlers. No method allocates on the heap; TableAllocator and MMU
+// implementations must not either.
+//
+// # Invariants (CheckInvariants)
+//
+//   - Each L1 entry of the window is a fault or a page-table descriptor
+//     (configured domain, PXN=0, NS=0) pointing at this Pmap's table for
+//     that MiB; a table has at least one valid entry.
+//   - A large page is 16 identical entries starting at a multiple of 16;
+//     its software state is in the first entry, the others hold zero.
+//   - An entry is read-write (AP[2]=0) only if its protection allows
+//     write and it is modified; a wired entry is accessed, and read-write
+//     if writable, so it never faults.
+//   - Software state is zero for fault entries; resident and wired counts
+//     equal the entries (in 4 KiB units) in the tables.
+//   - Every descriptor uses AP[1]=0 (PL1 only), S=0 (one core), nG as
+//     configured, and a memory type from MemType.
+//
+// # Upkeep sequences (ARM ARM B3.10.1, B2.2.6, B3.10.4)
+//
+// Table walks do not look in the data cache (TamaGo's TTBR0 has no walk
+// cacheability bits), so every descriptor written is cleaned (DCCMVAC)
+// to the point of coherency before it can matter:
+//
+//   - new mapping in an existing table: write, DCCMVAC, DSB, ISB (an
+//     entry that faulted is never held in a TLB: no invalidation);
+//   - new table: zero it and write the entries, DCCMVAC each line of it,
+//     DSB, then the L1 entry, DCCMVAC, DSB, ISB (the table is visible
+//     before anything points at it);
+//   - replacing a mapping: write, DCCMVAC, DSB, TLBIMVA, BPIALL, DSB, ISB;
+//   - permission or access-flag change (ClearModified, ClearReferenced,
+//     Upgrade, Protect, SetWired): write, DCCMVAC, DSB, TLBIMVA, DSB, ISB;
+//   - range removal: writes, DCCMVAC per line, DSB, TLBIMVA per page (or
+//     one TLBIALL beyond 32 pages in a MiB), BPIALL, DSB, ISB;
+//   - freeing a table: L1 entry fault, DCCMVAC, DSB, TLBIMVA (the MiB;
+//     this also drops a cached walk of the L1 entry), DSB, then the table
+//     goes back to the allocator.
+//
+// D-cache lines are cleaned at the configured stride (CTR.DminLine;
+// 32 bytes if unknown, the smallest ARMv7 line, always safe).
+package pmap
