@@ -181,3 +181,23 @@ func TestBuiltImage(t *testing.T) {
 		t.Errorf("DCD of %d writes: DDR controller set up %v, TZASC bypass %v", len(im.DCD), mmdc, tzasc)
 	}
 }
+
+// FuzzParse feeds Parse arbitrary headers: it must return an image whose
+// pointers lie inside the file, or an error, and never panic.
+func FuzzParse(f *testing.F) {
+	f.Add(synthetic(64))
+	f.Add(synthetic(0))
+	f.Add([]byte{TagIVT, 0, 32, 0x40})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		im, err := Parse(b)
+		if err != nil {
+			return
+		}
+		if im.IVT.Offset+ivtSize > len(b) {
+			t.Fatalf("IVT at %d past a %d-byte file", im.IVT.Offset, len(b))
+		}
+		if err := PatchEntry(append([]byte(nil), b...), im.IVT.Entry); err != nil {
+			t.Fatalf("PatchEntry refused the entry Parse accepted: %v", err)
+		}
+	})
+}
