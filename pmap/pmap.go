@@ -3,6 +3,7 @@ package pmap
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // PageSize is a mapping size.
@@ -502,10 +503,10 @@ func (p *Pmap) rangeOp(start, end uint32, op int, prot Prot) {
 			if nchanged > tlbBatchLimit {
 				all = true
 			} else {
-				for w, bits := range changed {
-					for bits != 0 {
-						b := uint32(ctz64(bits))
-						bits &= bits - 1
+				for w, bm := range changed {
+					for bm != 0 {
+						b := uint32(bits.TrailingZeros64(bm))
+						bm &= bm - 1
 						m.InvalidateTLB(mib | (uint32(w)*64+b)<<12)
 					}
 				}
@@ -527,15 +528,6 @@ func (p *Pmap) rangeOp(start, end uint32, op int, prot Prot) {
 		m.ISB()
 	}
 	p.busy = false
-}
-
-func ctz64(x uint64) int {
-	n := 0
-	for x&1 == 0 {
-		x >>= 1
-		n++
-	}
-	return n
 }
 
 // protectPTE returns e with the protection prot, updating its sw state.
