@@ -350,9 +350,8 @@ func (o *object) fault(off mo.Offset, write bool, use func([]byte)) error {
 			k.mu.Unlock()
 			return mo.KernTerminated
 		case objInit:
-				k.cond.Wait()
-				continue
-			}
+			k.cond.Wait()
+			continue
 		}
 		p := o.pages[off]
 		switch {
