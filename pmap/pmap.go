@@ -543,6 +543,9 @@ func protectPTE(e uint32, sw *uint8, prot Prot) uint32 {
 	}
 	if prot&ProtWrite != 0 {
 		*sw |= swWrite
+		if *sw&swWired != 0 {
+			*sw |= swModified // a wired page never faults
+		}
 	} else {
 		*sw &^= swWrite
 	}
