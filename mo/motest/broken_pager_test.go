@@ -13,7 +13,7 @@ import (
 type flaws struct {
 	forget        bool // forgets a page once supplied, as if clean pages came back
 	keepSlice     bool // keeps data_return's slice instead of copying it
-	lateAnswer    bool // answers its requests once more after terminate
+	lateAnswer    bool // answers a terminated control's requests once more, on its next call
 	wrongSize     bool // supplies half a page
 	acceptBadSize bool // accepts any page size
 	noFlush       bool // destroys without flushing first
@@ -30,8 +30,8 @@ type brokenPager struct {
 	slices  map[mo.Offset][]byte // keepSlice: returned pages, not copied
 	kernels map[mo.Control]*bkernel
 	dead    map[mo.Control]bool
-	held    []heldRequest
-	late    sync.WaitGroup
+	held    []heldRequest // lateAnswer: requests answered
+	stale   []heldRequest // lateAnswer: requests of terminated controls
 }
 
 type bkernel struct {
@@ -57,8 +57,6 @@ func newBroken(f flaws) *brokenPager {
 	}
 	return b
 }
-
-func (b *brokenPager) Quiesce() { b.late.Wait() }
 
 func (b *brokenPager) enter(s mo.Seqno, ctl mo.Control) (*bkernel, error) {
 	b.mu.Lock()
@@ -100,8 +98,13 @@ func (b *brokenPager) DataRequest(s mo.Seqno, ctl mo.Control, off mo.Offset, n m
 	}
 	if b.f.lateAnswer {
 		b.mu.Lock()
+		stale := b.stale
+		b.stale = nil
 		b.held = append(b.held, heldRequest{ctl, off, n})
 		b.mu.Unlock()
+		for _, h := range stale {
+			h.ctl.DataSupply(h.off, b.arena[h.off:h.off+mo.Offset(h.len)], mo.ProtNone, false, false)
+		}
 	}
 	for o := off; o < off+mo.Offset(n); o += mo.Offset(k.ps) {
 		b.mu.Lock()
@@ -166,19 +169,13 @@ func (b *brokenPager) Terminate(s mo.Seqno, ctl mo.Control) error {
 	b.mu.Lock()
 	delete(b.kernels, ctl)
 	b.dead[ctl] = true
-	held := b.held
-	b.held = nil
+	for _, h := range b.held {
+		if h.ctl == ctl {
+			b.stale = append(b.stale, h)
+		}
+	}
 	b.mu.Unlock()
 	k.seq.Leave(s)
-	if len(held) > 0 {
-		b.late.Add(1)
-		go func() {
-			defer b.late.Done()
-			for _, h := range held {
-				h.ctl.DataSupply(h.off, b.arena[h.off:h.off+mo.Offset(h.len)], mo.ProtNone, false, false)
-			}
-		}()
-	}
 	return nil
 }
 
