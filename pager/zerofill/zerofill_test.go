@@ -15,3 +15,13 @@ func config() motest.PagerConfig {
 }
 
 func TestPagerScenarios(t *testing.T) { motest.TestPager(t, config()) }
+
+func TestCreateActsAsInit(t *testing.T) {
+	cfg := motest.DefaultPagerConfig{
+		New:      func() (mo.DefaultPager, mo.BackingStores, error) { return Pager{}, nil, nil },
+		PageSize: 4 << 10,
+	}
+	if err := motest.RunDefaultPagerScenario(cfg, "CreateActsAsInit"); err != nil {
+		t.Fatal(err)
+	}
+}
