@@ -1,0 +1,83 @@
+// Package vm is tamach's virtual-memory kernel: a frame pool and a page
+// cache keyed by (object, offset), memory objects reached through their
+// pagers with the protocol of package mo (vm implements mo.Control), an
+// address map over one pmap window, the fault handler that resolves
+// aborts in that window (vm implements pmap.FaultHandler), and eviction by
+// a clock over referenced bits with page-out to the pagers.
+//
+// A Kernel is a value: a program (or a test) may run several, each with
+// its own page size (4 KiB or 64 KiB), window, frame pool and objects. An
+// object mapped by two kernels gets one init and one control from each.
+//
+// # Page states
+//
+// Per frame, 16 bytes (frame): the object and page index, the hash or
+// free-list link, the wire count, page_lock and unlock_request, and the
+// state bits of GNU Mach's struct vm_page (vm/vm_page.h): busy, wanted,
+// absent, error, dirty, precious, reference, laundry, tabled, free, plus
+// "filled by data_unavailable" (a default pager then gets data_initialize
+// on page-out). The hash chains through the frames, so the cache
+// allocates nothing after New. Modified and referenced state of mappings
+// lives in pmap, per mapping; vm harvests it into dirty and reference
+// before a mapping is removed or a page is paged out.
+//
+// # Invariants (CheckInvariants)
+//
+//   - A frame is either free (on the free list, no other bit) or tabled:
+//     found by the hash under its (object, page index), within its object.
+//   - absent implies busy; laundry implies busy. A busy page is never
+//     writable through a mapping; an absent or error page is not mapped.
+//   - A mapping allows no access its page's lock prohibits.
+//   - An object's resident count is the number of its frames; its mapRefs
+//     the number of map entries naming it. Map entries do not overlap.
+//   - Calls on one object are numbered from 0 (init or create) without gap;
+//     terminate is the last, and no call follows it.
+//   - The fault handler makes a pager call only when no other call on the
+//     object is under way, so a pager's mo.Sequencer never waits on g0.
+//
+// # Lock order
+//
+//	Kernel.mu (every field of the kernel, its objects, frames and map;
+//	  also serialises every call on the Pmap)
+//	  -> pmap.Pmap (no lock of its own)
+//	  -> mo.Trace.mu (leaf)
+//
+// Kernel.mu is never held across a call into a pager (mo.Object), because
+// the pager may answer inside the call through the control, which takes
+// Kernel.mu. Pager locks are therefore never taken under Kernel.mu.
+// Window memory is never touched with Kernel.mu held (frame memory is
+// reached through PhysMem, outside every window), so no fault can happen
+// while it is held by the faulting goroutine.
+//
+// # The fault path
+//
+// HandleFault runs on g0 with IRQs masked on the target. It does not
+// block: it try-locks Kernel.mu and answers Yield when the lock is held
+// (the goroutine retries later), it allocates nothing, and it makes at
+// most one pager call, with the lock released. A synchronous pager answers
+// inside that call; its DataSupply takes Kernel.mu, which is free then
+// (one core, IRQs masked: nothing else runs), and the handler retakes the
+// lock and maps the page: Retry. An asynchronous pager answers later from
+// its own goroutine: the faulting goroutine is answered Yield, waits
+// through the fault-yield trampoline and faults again, finding the page.
+// A fault on g0 cannot wait: whatever would be a Yield is Unhandled there
+// and LastUnhandled says why (a synchronous pager is still served).
+// Faults in runtime assembly (memmove, memclr) on a goroutine are ordinary
+// goroutine faults and may Yield.
+//
+// Waiting outside the fault path (ReadAt, WriteAt, Wire, Sync, Unmap) is
+// a sync.Cond on Kernel.mu, broadcast when a page leaves transit, an
+// object becomes ready or a synchronize completes.
+//
+// # Eviction
+//
+// When free frames fall below LowFrames the pageout goroutine (Pageout)
+// frees frames until HighFrames are free. The clock gives referenced pages
+// a second chance; clean non-precious pages are dropped silently; dirty and
+// precious ones go back with data_return, their frame lent to the pager for
+// the call (busy, in the laundry, unmapped) and freed when it returns. A
+// fault on such a page waits and then requests it again. The fault path
+// itself only drops clean pages. The last ReserveFrames frames are handed
+// out only while a page-out is in progress, so that a pager that needs
+// memory to page out can get it.
+package vm

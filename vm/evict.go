@@ -1,0 +1,251 @@
+package vm
+
+import "github.com/tamach/tamach/mo"
+
+// noLockChange says returnRange leaves page locks alone
+// (VM_PROT_NO_CHANGE).
+const noLockChange mo.Prot = 0xff
+
+// reclaimLocked runs the clock (second chance) over the frames until want
+// frames were freed or two sweeps passed. A referenced page loses its
+// reference (in the frame and in its mappings, whose next access then
+// takes an access-flag fault) and is passed over; a clean, non-precious,
+// unwired page not in transit is unmapped and freed (data_return: clean
+// non-precious pages are dropped silently). Dirty and precious pages need
+// a page-out: with cleanOnly they are passed over, otherwise the first one
+// found is returned (with its object) for the caller to page out.
+// Preconditions: k.mu is held. Allocates nothing.
+func (k *Kernel) reclaimLocked(want int, cleanOnly bool) (freed int, victim int) {
+	p := k.pool
+	n := len(p.frames)
+	for step := 0; step < 2*n && freed < want; step++ {
+		i := p.hand
+		p.hand++
+		if p.hand == n {
+			p.hand = 0
+		}
+		f := &p.frames[i]
+		if f.flags&(pgFree|pgBusy) != 0 || f.wire != 0 {
+			continue
+		}
+		o := k.objectByID(f.obj)
+		k.harvestLocked(o, i, false, true)
+		if f.flags&pgReferenced != 0 {
+			f.flags &^= pgReferenced
+			continue
+		}
+		if f.flags&pgError == 0 && f.flags&(pgDirty|pgPrecious) != 0 {
+			if cleanOnly {
+				continue
+			}
+			// Unmapping now settles dirty: no write can come in between.
+			if k.unmapPageLocked(o, f.index, true) {
+				f.flags |= pgDirty
+			}
+			return freed, i
+		}
+		if k.unmapPageLocked(o, f.index, true) {
+			// written since the harvest: it needs a page-out after all
+			f.flags |= pgDirty
+			if cleanOnly {
+				continue
+			}
+			return freed, i
+		}
+		p.release(i)
+		o.resident--
+		k.stats.Evictions++
+		k.stats.CleanDrops++
+		freed++
+	}
+	if freed > 0 {
+		k.wakeLocked()
+	}
+	return freed, -1
+}
+
+// reclaim frees up to want frames, paging out dirty and precious pages
+// with data_return (or data_initialize for a default pager's page it never
+// had) from the calling goroutine. It returns the frames freed.
+// Preconditions: k.mu is not held.
+func (k *Kernel) reclaim(want int) int {
+	total := 0
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for total < want {
+		freed, v := k.reclaimLocked(want-total, false)
+		total += freed
+		if v < 0 {
+			break
+		}
+		if k.pageOutLocked(v, true, false) {
+			total++
+		}
+	}
+	return total
+}
+
+// pageOutLocked sends the page in frame i back to its pager with
+// data_return, lending the frame for the call: the page is unmapped (or
+// write protected if keep), busy and in the laundry meanwhile, and a fault
+// on it waits. With keep the kernel keeps the page, clean (kernel_copy);
+// otherwise the frame is freed when the call returns. A default pager's
+// page that came from data_unavailable goes with data_initialize. It
+// reports whether the frame was freed.
+// Preconditions: k.mu is held; it is released during the call.
+func (k *Kernel) pageOutLocked(i int, flush, keep bool) bool {
+	p := k.pool
+	f := &p.frames[i]
+	o := k.objectByID(f.obj)
+	if !o.live() && o.state != objTerminating {
+		return false
+	}
+	dirty := f.flags&pgDirty != 0
+	initial := o.def != nil && f.flags&pgUnavailable != 0
+	f.flags = f.flags&^(pgDirty|pgReferenced) | pgBusy | pgLaundry
+	k.laundering++
+	off := mo.Offset(f.index) << k.shift
+	s := o.beginCallLocked()
+	k.mu.Unlock()
+	data := k.mem.Bytes(p.pa(i), k.ps)
+	var err error
+	if initial {
+		err = o.def.DataInitialize(s, o.ctl, off, data)
+		k.record(o, mo.OpDataInitialize, s, off, mo.Size(k.ps), 0, 0, 0, err)
+	} else {
+		err = o.pager.DataReturn(s, o.ctl, off, data, dirty, keep)
+		var fl mo.EventFlags
+		if dirty {
+			fl |= mo.FlagDirty
+		}
+		if keep {
+			fl |= mo.FlagKernelCopy
+		}
+		k.record(o, mo.OpDataReturn, s, off, mo.Size(k.ps), 0, 0, fl, err)
+	}
+	o.endCall()
+	k.mu.Lock()
+	k.laundering--
+	f = &p.frames[i]
+	f.flags &^= pgBusy | pgLaundry | pgWanted
+	k.stats.PageOuts++
+	if err != nil && dirty {
+		// The pager refused the data: keep it, still dirty, rather than
+		// lose it (data_return's data is only ever dropped when clean).
+		f.flags |= pgDirty
+		k.wakeLocked()
+		return false
+	}
+	f.flags &^= pgUnavailable
+	k.wakeLocked()
+	if !flush {
+		return false
+	}
+	p.release(i)
+	o.resident--
+	k.stats.Evictions++
+	return true
+}
+
+// Pageout runs the pageout goroutine until stop is closed: whenever woken
+// (free frames fell below LowFrames) it frees frames until HighFrames are
+// free, paging dirty and precious pages out. A program starts it once per
+// kernel: go k.Pageout(stop).
+func (k *Kernel) Pageout(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-k.wake:
+		}
+		k.mu.Lock()
+		need := k.high - k.pool.nfree
+		k.mu.Unlock()
+		if need > 0 {
+			k.reclaim(need)
+		}
+	}
+}
+
+// returnRange applies a lock request to the resident pages of o in
+// [off, off+n), as GNU Mach's memory_object_lock_page decides for each
+// page (vm/memory_object.c): a new lock value lowers the page's mappings
+// and clears its unlock request; pages that must return (dirty, or
+// precious with ReturnAll or when flushed, as mo.ReturnDirty says) go back
+// with data_return; with flush the pages are then freed. Where GNU Mach
+// blocks on a busy page (MEMORY_OBJECT_LOCK_RESULT_MUST_BLOCK) this
+// kernel does not: a busy page is either absent (no data to return or
+// flush; its lock is set now) or being returned already (the pager gets
+// it by that return). Preconditions: k.mu is not held.
+func (k *Kernel) returnRange(o *object, off mo.Offset, n mo.Size, policy mo.ReturnPolicy, flush bool, lock mo.Prot) {
+	p := k.pool
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if o.resident == 0 {
+		return
+	}
+	for idx := uint32(off >> k.shift); uint64(idx)<<k.shift < uint64(off)+uint64(n); idx++ {
+		i := p.lookup(o.id, idx)
+		if i < 0 {
+			continue
+		}
+		f := &p.frames[i]
+		if lock != noLockChange {
+			if (f.pageLock()^lock)&lock != 0 && f.flags&pgBusy == 0 {
+				if k.protectPageLocked(o, idx, lock) {
+					f.flags |= pgDirty
+				}
+			}
+			f.setPageLock(lock)
+			f.setUnlockRequest(0)
+			k.wakeLocked()
+		}
+		if f.flags&pgBusy != 0 {
+			continue
+		}
+		if f.flags&pgError != 0 {
+			if flush {
+				k.flushFrameLocked(o, i)
+			}
+			continue
+		}
+		if policy != mo.ReturnNone {
+			k.harvestLocked(o, i, false, false)
+		}
+		ret := policy != mo.ReturnNone && (f.flags&pgDirty != 0 ||
+			(f.flags&pgPrecious != 0 && (policy == mo.ReturnAll || flush)))
+		if ret && f.wire != 0 && flush {
+			// A wired page cannot be flushed; return it and keep it.
+			flush2 := false
+			k.writeProtectLocked(o, idx)
+			k.pageOutLocked(i, flush2, true)
+			continue
+		}
+		if ret {
+			if flush {
+				if k.unmapPageLocked(o, idx, true) {
+					f.flags |= pgDirty
+				}
+			} else {
+				k.writeProtectLocked(o, idx)
+			}
+			k.pageOutLocked(i, flush, !flush)
+			continue
+		}
+		if flush && f.wire == 0 {
+			k.flushFrameLocked(o, i)
+		}
+	}
+}
+
+// writeProtectLocked maps every mapping of the page read-only, clearing
+// their modified state into the frame's dirty bit, so that no write goes
+// unseen while the page is lent to the pager.
+// Preconditions: k.mu is held.
+func (k *Kernel) writeProtectLocked(o *object, idx uint32) {
+	i := k.pool.lookup(o.id, idx)
+	if i < 0 {
+		return
+	}
+	k.harvestLocked(o, i, true, false)
+}

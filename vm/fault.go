@@ -1,0 +1,139 @@
+package vm
+
+import (
+	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/pmap"
+)
+
+// HandleFault implements pmap.FaultHandler. It runs on g0 with IRQs
+// masked on the target, so it never blocks, never allocates and only
+// try-locks the kernel lock (package doc, "The fault path").
+//
+//   - access flag or write-permission fault on a mapped page whose
+//     protection allows it: pmap.Upgrade sets referenced or modified
+//     (the page's dirty bit is set with it);
+//   - translation fault on a resident page: the page is entered, with the
+//     access flag set and, for a write, writable and dirty;
+//   - missing page: data_request (clustered), made with the lock released;
+//     a pager that answers inside the call is served at once (Retry),
+//     otherwise the goroutine waits (Yield) and retries;
+//   - write (or read) prohibited by the page's lock: data_unlock, Yield;
+//   - page in transit (requested, or being returned): Yield;
+//   - data_error page, no mapping, protection violation, terminated
+//     object: Unhandled, with LastUnhandled saying why.
+//
+// On g0 (onG0) nothing can wait: every case that would Yield is
+// Unhandled, except that a synchronous pager is still called.
+func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
+	if !k.mu.TryLock() {
+		k.lockBusy.Add(1)
+		if onG0 {
+			k.report(f, ReasonCannotWait)
+			return pmap.Unhandled
+		}
+		return pmap.Yield
+	}
+	k.stats.Faults++
+	r, why, wake := k.faultLocked(f, onG0)
+	switch r {
+	case pmap.Yield:
+		if onG0 {
+			r, why = pmap.Unhandled, ReasonCannotWait
+		} else {
+			k.stats.Yields++
+		}
+	}
+	if r == pmap.Unhandled {
+		k.stats.Unhandled++
+	}
+	k.mu.Unlock()
+	if r == pmap.Unhandled {
+		k.report(f, why)
+	}
+	if wake {
+		k.wakePageout()
+	}
+	return r
+}
+
+// faultLocked resolves f. It may release and retake k.mu around one
+// pager call; on the target the retake is uncontended (one core, IRQs
+// masked: only the pager's own code ran meanwhile, on this stack).
+// Preconditions: k.mu is held.
+func (k *Kernel) faultLocked(f *pmap.Fault, onG0 bool) (pmap.Resolution, Reason, bool) {
+	e := k.entryAtLocked(f.Addr)
+	if e == nil {
+		return pmap.Unhandled, ReasonNoMapping, false
+	}
+	acc := mo.ProtRead
+	switch f.Access {
+	case pmap.Write:
+		acc = mo.ProtWrite
+	case pmap.Execute:
+		acc = mo.ProtExecute
+	}
+	if e.prot&acc != acc {
+		return pmap.Unhandled, ReasonProtection, false
+	}
+	o := e.obj
+	va := f.Addr &^ (k.ps - 1)
+	index := uint32((e.off + mo.Offset(va-e.start)) >> k.shift)
+	if f.Kind == pmap.KindAccessFlag || f.Kind == pmap.KindPermission {
+		// A page lent to its pager (busy) must not be written meanwhile:
+		// only a page not in transit is upgraded here.
+		if i := k.pool.lookup(o.id, index); i >= 0 && k.pool.frames[i].flags&pgBusy == 0 {
+			if up := k.pm.Upgrade(f); up != 0 {
+				fr := &k.pool.frames[i]
+				fr.flags |= pgReferenced
+				if up&pmap.UpgradedModified != 0 {
+					fr.flags |= pgDirty
+				}
+				k.stats.FaultsUpgrade++
+				return pmap.Retry, ReasonNone, false
+			}
+		}
+	}
+	var req request
+	i, st := k.pageLocked(o, index, acc|mo.ProtRead, &req, true)
+	if st == stCall {
+		k.mu.Unlock()
+		k.send(o, &req)
+		k.mu.Lock()
+		if req.op == mo.OpDataRequest {
+			k.stats.FaultsPager++
+		}
+		i, st = k.pageLocked(o, index, acc|mo.ProtRead, nil, true)
+	} else if st == stOK {
+		k.stats.FaultsResident++
+	}
+	wake := k.pool.nfree < k.low
+	switch st {
+	case stOK:
+	case stWait:
+		return pmap.Yield, ReasonCannotWait, wake
+	case stNoMemory:
+		if onG0 {
+			return pmap.Unhandled, ReasonNoMemory, true
+		}
+		return pmap.Yield, ReasonNoMemory, true
+	case stError:
+		return pmap.Unhandled, ReasonDataError, wake
+	default:
+		return pmap.Unhandled, ReasonTerminated, wake
+	}
+	fr := &k.pool.frames[i]
+	prot := e.prot &^ fr.pageLock()
+	flags := pmap.Accessed
+	if acc == mo.ProtWrite {
+		flags |= pmap.Written
+		fr.flags |= pgDirty
+	}
+	if e.wiredAt(va) {
+		flags |= pmap.Wired
+	}
+	fr.flags |= pgReferenced
+	if err := k.pm.Enter(va, k.pool.pa(i), moToPmap(prot), pmap.MemNormal, k.psize, flags); err != nil {
+		return pmap.Unhandled, ReasonKernel, wake
+	}
+	return pmap.Retry, ReasonNone, wake
+}

@@ -1,0 +1,386 @@
+package vm
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/pmap"
+)
+
+// Errors returned by the API. Mach codes from package mo are returned as
+// they are (errors.Is works through wrapping).
+var (
+	ErrConfig     = errors.New("vm: bad configuration")
+	ErrAlign      = errors.New("vm: address or size not aligned to the page size")
+	ErrRange      = errors.New("vm: range outside the window, the mapping or the object")
+	ErrOverlap    = errors.New("vm: range overlaps an existing mapping")
+	ErrNoSpace    = errors.New("vm: no room left in the window or the map")
+	ErrProtection = errors.New("vm: access not allowed by the mapping's protection")
+	ErrNoMemory   = errors.New("vm: out of page frames: every frame is wired or in transit")
+	ErrTerminated = errors.New("vm: the memory object was destroyed or terminated")
+	ErrUnmapped   = errors.New("vm: region already unmapped")
+)
+
+// DataError is the error of a copying call (ReadAt, WriteAt, Wire) that
+// touched a page its pager answered with data_error. It wraps
+// mo.KernMemoryError and the pager's reason.
+type DataError struct {
+	Offset mo.Offset // of the page in the object
+	Reason error     // as the pager gave it (may be nil)
+}
+
+func (e *DataError) Error() string {
+	return fmt.Sprintf("vm: data_error for object offset %#x: %v", uint64(e.Offset), e.Reason)
+}
+
+// Unwrap gives KernMemoryError and the reason.
+func (e *DataError) Unwrap() []error { return []error{mo.KernMemoryError, e.Reason} }
+
+// Config describes a Kernel.
+type Config struct {
+	// PageSize is the kernel's page size: 4 KiB or 64 KiB (the two page
+	// sizes of the short-descriptor format).
+	PageSize uint32
+	// Pmap owns the window the kernel maps objects into. The kernel makes
+	// every call on it, under its lock.
+	Pmap *pmap.Pmap
+	// FrameBase and FrameSize give the physical region of the frame pool,
+	// page aligned; Pmap must allow mapping it. Mem reaches its memory.
+	FrameBase, FrameSize uint32
+	Mem                  PhysMem
+	// DefaultPager backs anonymous memory (Allocate); nil means Allocate
+	// fails with ErrConfig.
+	DefaultPager mo.DefaultPager
+	// LowFrames: below this many free frames the pageout goroutine is
+	// woken; it frees frames until HighFrames are free. ReserveFrames are
+	// kept for allocations made while a page-out is in progress, so a
+	// pager that needs memory to page out cannot deadlock. Zero picks
+	// defaults (1/16, 1/8 and 1/32 of the pool, at least 1, 2 and 1).
+	LowFrames, HighFrames, ReserveFrames int
+	// MaxMappings bounds the address map (0: 64). The map is allocated
+	// at New, so the fault path never grows it.
+	MaxMappings int
+	// Trace records every protocol call in both directions (nil: none).
+	Trace *mo.Trace
+	// ID numbers the kernel in the trace.
+	ID uint16
+	// Wake, if set, is called (on the fault path, with no lock held) when
+	// the pageout goroutine should run; it must not block or allocate.
+	// Nil means a non-blocking send on an internal channel.
+	Wake func()
+}
+
+// Stats are the kernel's counters.
+type Stats struct {
+	Faults         uint64 // faults handled (every resolution)
+	FaultsResident uint64 // resolved by mapping a resident page
+	FaultsUpgrade  uint64 // resolved by pmap.Upgrade (referenced or modified)
+	FaultsPager    uint64 // that sent data_request
+	Yields         uint64 // answered Yield
+	LockBusy       uint64 // kernel lock held: answered Yield (or Unhandled on g0)
+	Unhandled      uint64 // answered Unhandled
+	DataRequests   uint64 // data_request calls
+	DataUnlocks    uint64 // data_unlock calls
+	PageIns        uint64 // pages filled by data_supply or data_unavailable
+	PageOuts       uint64 // pages sent with data_return or data_initialize
+	Evictions      uint64 // frames reclaimed from the page cache by the clock
+	CleanDrops     uint64 // of Evictions, clean pages dropped without a call
+	Flushed        uint64 // pages freed by lock_request, destroy or terminate
+	Refused        uint64 // pager answers refused (unrequested, twice, late, malformed)
+	FreeFrames     int
+	Frames         int
+}
+
+// Reason says why the fault handler answered Unhandled.
+type Reason uint8
+
+const (
+	ReasonNone       Reason = iota
+	ReasonNoMapping         // the address is in no mapping
+	ReasonProtection        // the mapping's protection forbids the access
+	ReasonDataError         // the page's pager answered data_error
+	ReasonTerminated        // the object was destroyed or terminated
+	ReasonCannotWait        // the fault was taken on g0 and needs a wait
+	ReasonNoMemory          // no frame can be freed without a wait
+	ReasonKernel            // a pmap call failed: a vm bug
+)
+
+func (r Reason) String() string {
+	return [...]string{"none", "no mapping", "protection", "data_error", "object terminated",
+		"fault on g0 cannot wait", "out of frames", "pmap failure"}[min(int(r), int(ReasonKernel))]
+}
+
+// FaultReport is the last fault the handler could not resolve.
+type FaultReport struct {
+	Addr   uint32
+	Access pmap.Access
+	Reason Reason
+}
+
+// Kernel is one virtual-memory kernel: a frame pool and page cache, the
+// objects it maps, its address map over one pmap window, and the fault
+// handler for that window. It implements pmap.FaultHandler. See the
+// package documentation for its invariants and lock order.
+type Kernel struct {
+	ps                 uint32 // page size
+	shift              uint
+	psize              pmap.PageSize
+	id                 uint16
+	trace              *mo.Trace
+	mem                PhysMem
+	dp                 mo.DefaultPager
+	wakeFn             func()
+	wake               chan struct{}
+	low, high, reserve int
+
+	mu   sync.Mutex
+	cond sync.Cond // L is &mu; broadcast when page or object state changes and waiters > 0
+
+	pm         *pmap.Pmap            // protected by mu
+	pool       *pool                 // protected by mu
+	entries    []mapEntry            // protected by mu: sorted by start, capacity fixed at New
+	objects    []*object             // protected by mu: by id-1; nil for a free id
+	byPager    map[mo.Object]*object // protected by mu
+	waiters    int                   // protected by mu: goroutines in cond.Wait
+	laundering int                   // protected by mu: page-outs in progress (the reserve is open)
+	stats      Stats                 // protected by mu
+
+	bg sync.WaitGroup // goroutines the kernel started (terminate after destroy)
+
+	lockBusy      atomic.Uint64
+	lastUnhandled atomic.Uint64 // FaultReport packed: addr<<32 | access<<8 | reason
+}
+
+var _ pmap.FaultHandler = (*Kernel)(nil)
+
+// New makes a kernel. The frame pool is FrameSize/PageSize frames at
+// FrameBase; nothing on the fault path allocates after New.
+func New(c Config) (*Kernel, error) {
+	var shift uint
+	var psize pmap.PageSize
+	switch c.PageSize {
+	case 4 << 10:
+		shift, psize = 12, pmap.Page4K
+	case 64 << 10:
+		shift, psize = 16, pmap.Page64K
+	default:
+		return nil, fmt.Errorf("%w: page size %#x is neither 4 KiB nor 64 KiB", ErrConfig, c.PageSize)
+	}
+	if c.Pmap == nil || c.Mem == nil {
+		return nil, fmt.Errorf("%w: no pmap or no frame memory", ErrConfig)
+	}
+	if c.FrameBase&(c.PageSize-1) != 0 || c.FrameSize&(c.PageSize-1) != 0 || c.FrameSize == 0 ||
+		uint64(c.FrameBase)+uint64(c.FrameSize) > 1<<32 {
+		return nil, fmt.Errorf("%w: frame region %#x+%#x not page aligned", ErrConfig, c.FrameBase, c.FrameSize)
+	}
+	if c.Pmap.Base()&(c.PageSize-1) != 0 {
+		return nil, fmt.Errorf("%w: window not page aligned", ErrConfig)
+	}
+	n := int(c.FrameSize >> shift)
+	if n > 1<<24 {
+		return nil, fmt.Errorf("%w: too many frames", ErrConfig)
+	}
+	low, high, reserve := c.LowFrames, c.HighFrames, c.ReserveFrames
+	if reserve == 0 {
+		reserve = max(1, n/32)
+	}
+	if low == 0 {
+		low = max(reserve+1, n/16)
+	}
+	if high == 0 {
+		high = max(low+1, n/8)
+	}
+	if reserve < 0 || low <= reserve || high < low || high > n {
+		return nil, fmt.Errorf("%w: marks reserve %d < low %d <= high %d <= frames %d do not hold", ErrConfig, reserve, low, high, n)
+	}
+	maxMaps := c.MaxMappings
+	if maxMaps <= 0 {
+		maxMaps = 64
+	}
+	k := &Kernel{
+		ps: c.PageSize, shift: shift, psize: psize, id: c.ID, trace: c.Trace,
+		mem: c.Mem, dp: c.DefaultPager, wakeFn: c.Wake, wake: make(chan struct{}, 1),
+		low: low, high: high, reserve: reserve,
+		pm: c.Pmap, pool: newPool(c.FrameBase, n, shift),
+		entries: make([]mapEntry, 0, maxMaps),
+		byPager: make(map[mo.Object]*object),
+	}
+	k.cond.L = &k.mu
+	return k, nil
+}
+
+// PageSize returns the kernel's page size.
+func (k *Kernel) PageSize() uint32 { return k.ps }
+
+// Stats returns a snapshot of the counters.
+func (k *Kernel) Stats() Stats {
+	k.mu.Lock()
+	s := k.stats
+	s.FreeFrames = k.pool.nfree
+	s.Frames = len(k.pool.frames)
+	k.mu.Unlock()
+	s.LockBusy = k.lockBusy.Load()
+	return s
+}
+
+// Quiesce waits until the goroutines the kernel started have finished.
+func (k *Kernel) Quiesce() { k.bg.Wait() }
+
+// LastUnhandled returns the last fault the handler answered Unhandled.
+func (k *Kernel) LastUnhandled() FaultReport {
+	v := k.lastUnhandled.Load()
+	return FaultReport{Addr: uint32(v >> 32), Access: pmap.Access(v >> 8), Reason: Reason(v)}
+}
+
+func (k *Kernel) report(f *pmap.Fault, r Reason) {
+	k.lastUnhandled.Store(uint64(f.Addr)<<32 | uint64(f.Access)<<8 | uint64(r))
+}
+
+// CheckInvariants verifies the page cache, the free list, the objects and
+// the map against each other and the pmap (see the package doc). Tests
+// call it; it takes the kernel lock.
+func (k *Kernel) CheckInvariants() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.checkInvariantsLocked()
+}
+
+func (k *Kernel) checkInvariantsLocked() error {
+	p := k.pool
+	free := 0
+	for i := p.free; i != 0; i = p.frames[i-1].next {
+		if p.frames[i-1].flags != pgFree {
+			return fmt.Errorf("frame %d on the free list with flags %#x", i-1, p.frames[i-1].flags)
+		}
+		free++
+		if free > len(p.frames) {
+			return errors.New("free list loops")
+		}
+	}
+	if free != p.nfree {
+		return fmt.Errorf("free list holds %d frames, count says %d", free, p.nfree)
+	}
+	resident := make(map[uint16]int)
+	for i := range p.frames {
+		f := &p.frames[i]
+		if f.flags == pgFree {
+			continue
+		}
+		if f.flags&pgFree != 0 || f.flags&pgTabled == 0 {
+			return fmt.Errorf("frame %d: flags %#x", i, f.flags)
+		}
+		if p.lookup(f.obj, f.index) != i {
+			return fmt.Errorf("frame %d (object %d page %d) not found by the hash", i, f.obj, f.index)
+		}
+		if f.flags&pgAbsent != 0 && f.flags&pgBusy == 0 {
+			return fmt.Errorf("frame %d absent but not busy", i)
+		}
+		if f.flags&pgLaundry != 0 && f.flags&pgBusy == 0 {
+			return fmt.Errorf("frame %d in laundry but not busy", i)
+		}
+		o := k.objectByID(f.obj)
+		if o == nil {
+			return fmt.Errorf("frame %d belongs to object %d, which does not exist", i, f.obj)
+		}
+		if uint64(f.index)<<k.shift >= uint64(o.size) {
+			return fmt.Errorf("frame %d: page %d beyond object %d of size %#x", i, f.index, f.obj, o.size)
+		}
+		resident[f.obj]++
+		// A page that is mapped is resident, filled and not busy, and its
+		// mapping allows no access its lock prohibits.
+		for ei := range k.entries {
+			e := &k.entries[ei]
+			va, ok := e.vaOf(o, mo.Offset(f.index)<<k.shift)
+			if !ok {
+				continue
+			}
+			m, mapped := k.pm.Lookup(va)
+			if !mapped {
+				continue
+			}
+			if f.flags&(pgAbsent|pgError) != 0 {
+				return fmt.Errorf("frame %d mapped at %#x while absent or in error (flags %#x)", i, va, f.flags)
+			}
+			if m.PA != p.pa(i) {
+				return fmt.Errorf("va %#x maps %#x, page is in frame at %#x", va, m.PA, p.pa(i))
+			}
+			if pmapToMo(m.Prot)&f.pageLock()&(mo.ProtWrite|mo.ProtExecute) != 0 {
+				return fmt.Errorf("va %#x mapped %v despite lock %v", va, m.Prot, f.pageLock())
+			}
+		}
+	}
+	for id, o := range k.objects {
+		if o == nil {
+			continue
+		}
+		if o.id != uint16(id+1) {
+			return fmt.Errorf("object slot %d holds id %d", id, o.id)
+		}
+		if resident[o.id] != o.resident {
+			return fmt.Errorf("object %d: %d resident frames, count says %d", o.id, resident[o.id], o.resident)
+		}
+		refs := 0
+		for ei := range k.entries {
+			if k.entries[ei].obj == o {
+				refs++
+			}
+		}
+		if refs != o.mapRefs {
+			return fmt.Errorf("object %d: %d map entries, count says %d", o.id, refs, o.mapRefs)
+		}
+	}
+	for i := 1; i < len(k.entries); i++ {
+		if k.entries[i-1].end() > k.entries[i].start {
+			return fmt.Errorf("map entries %d and %d overlap", i-1, i)
+		}
+	}
+	return k.pm.CheckInvariants()
+}
+
+func pmapToMo(p pmap.Prot) mo.Prot {
+	return mo.Prot(p) // same bit positions: read 0, write 1, execute 2
+}
+
+func moToPmap(p mo.Prot) pmap.Prot {
+	return pmap.Prot(p & mo.ProtAll)
+}
+
+// waitLocked waits for a state change. Preconditions: k.mu is held; not on
+// the fault path.
+func (k *Kernel) waitLocked() {
+	k.waiters++
+	k.cond.Wait()
+	k.waiters--
+}
+
+// wakeLocked wakes the goroutines in waitLocked, if any. It allocates
+// nothing and, with no waiter, does nothing but a compare.
+// Preconditions: k.mu is held.
+func (k *Kernel) wakeLocked() {
+	if k.waiters > 0 {
+		k.cond.Broadcast()
+	}
+}
+
+// wakePageout asks the pageout goroutine to run. Called with no lock held.
+func (k *Kernel) wakePageout() {
+	if k.wakeFn != nil {
+		k.wakeFn()
+		return
+	}
+	select {
+	case k.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (k *Kernel) record(o *object, op mo.Op, seq mo.Seqno, off mo.Offset, size mo.Size, prot mo.Prot, policy uint8, flags mo.EventFlags, err error) {
+	if k.trace == nil {
+		return
+	}
+	k.trace.Record(mo.Event{Op: op, Flags: flags, Prot: prot, Policy: policy, Kernel: k.id,
+		Object: uint32(o.id), Seqno: seq, Offset: off, Size: size, Result: mo.ReturnOf(err)})
+}

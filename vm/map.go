@@ -1,0 +1,625 @@
+package vm
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/pmap"
+)
+
+// Inheritance is a range's vm_inherit_t. A TamaGo program is one task, so
+// nothing inherits yet; the value is kept for the day tasks exist.
+type Inheritance uint8
+
+const (
+	InheritShare Inheritance = iota
+	InheritCopy
+	InheritNone
+)
+
+// mapEntry maps [start, start+size) of the window to object o from
+// offset off, with protection prot (GNU Mach's vm_map_entry). Protected
+// by Kernel.mu.
+type mapEntry struct {
+	start, size uint32
+	obj         *object
+	off         mo.Offset
+	prot        mo.Prot
+	inh         Inheritance
+	region      *Region
+}
+
+func (e *mapEntry) end() uint32 { return e.start + e.size }
+
+// vaOf returns the address at which e maps offset off of o.
+func (e *mapEntry) vaOf(o *object, off mo.Offset) (uint32, bool) {
+	if e.obj != o || off < e.off || off-e.off >= mo.Offset(e.size) {
+		return 0, false
+	}
+	return e.start + uint32(off-e.off), true
+}
+
+// wiredAt reports whether the region wired the page at va.
+func (e *mapEntry) wiredAt(va uint32) bool {
+	r := e.region
+	return r.wired != nil && r.wired[(va-r.start)>>r.k.shift] != 0
+}
+
+// entryAtLocked finds the entry containing va (binary search, no
+// allocation). Preconditions: k.mu is held.
+func (k *Kernel) entryAtLocked(va uint32) *mapEntry {
+	lo, hi := 0, len(k.entries)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if k.entries[m].end() <= va {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(k.entries) && k.entries[lo].start <= va {
+		return &k.entries[lo]
+	}
+	return nil
+}
+
+// Region is a range of the window mapped to a memory object. Its memory
+// is reached through the window on the target (Addr); ReadAt and WriteAt
+// copy through the page cache anywhere and return an error for pages in
+// error. No Go pointer may be stored in window memory: the garbage
+// collector does not scan it.
+type Region struct {
+	k     *Kernel
+	o     *object
+	start uint32
+	size  uint32
+	off   mo.Offset
+	wired []uint8 // protected by k.mu: per page, 1 if this region wired it
+	gone  bool    // protected by k.mu
+}
+
+// Addr returns the first address of the region.
+func (r *Region) Addr() uint32 { return r.start }
+
+// Size returns the region's size in bytes.
+func (r *Region) Size() uint32 { return r.size }
+
+// MapOptions qualify Map.
+type MapOptions struct {
+	// Addr is where to map (page aligned); 0 means the first gap that fits.
+	Addr uint32
+	// Prot is the protection; 0 means read and write.
+	Prot mo.Prot
+	// Inheritance is kept with the range.
+	Inheritance Inheritance
+}
+
+// Map maps size bytes of obj, an object of objSize bytes, from offset off
+// into the window. The first mapping of an object in this kernel sends
+// init (the object answers with ready, perhaps later: faults wait for it).
+func (k *Kernel) Map(obj mo.Object, objSize mo.Size, off mo.Offset, size uint32, opt MapOptions) (*Region, error) {
+	if obj == nil {
+		return nil, fmt.Errorf("%w: nil object", ErrConfig)
+	}
+	if objSize == 0 || uint64(objSize)&uint64(k.ps-1) != 0 {
+		return nil, fmt.Errorf("%w: object size %#x", ErrAlign, uint64(objSize))
+	}
+	if err := k.checkMapArgs(objSize, off, size, opt); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	o := k.byPager[obj]
+	fresh := o == nil || !o.live()
+	if !fresh && o.size != objSize {
+		k.mu.Unlock()
+		return nil, fmt.Errorf("%w: object already mapped with size %#x", ErrRange, uint64(o.size))
+	}
+	if fresh {
+		var err error
+		if o, err = k.newObjectLocked(obj, objSize); err != nil {
+			k.mu.Unlock()
+			return nil, err
+		}
+	}
+	r, err := k.insertLocked(o, off, size, opt)
+	if err != nil {
+		if fresh {
+			k.forgetObjectLocked(o)
+		}
+		k.mu.Unlock()
+		return nil, err
+	}
+	k.mu.Unlock()
+	if fresh {
+		if err := k.initObject(o); err != nil {
+			k.mu.Lock()
+			k.removeEntriesLocked(r)
+			k.mu.Unlock()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Allocate maps size bytes of new anonymous memory, backed by an object
+// the default pager creates (memory_object_create stands for init).
+func (k *Kernel) Allocate(size uint32, opt MapOptions) (*Region, error) {
+	if k.dp == nil {
+		return nil, fmt.Errorf("%w: no default pager", ErrConfig)
+	}
+	if err := k.checkMapArgs(mo.Size(size), 0, size, opt); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	o, err := k.newObjectLocked(nil, mo.Size(size))
+	if err != nil {
+		k.mu.Unlock()
+		return nil, err
+	}
+	o.attr.CopyStrategy = mo.CopyTemporary
+	r, err := k.insertLocked(o, 0, size, opt)
+	if err != nil {
+		k.forgetObjectLocked(o)
+		k.mu.Unlock()
+		return nil, err
+	}
+	o.seq = 1 // create is seqno 0
+	k.mu.Unlock()
+	d, err := k.dp.Create(o.ctl, mo.Size(size), mo.Size(k.ps))
+	k.record(o, mo.OpCreate, 0, 0, mo.Size(size), 0, 0, 0, err)
+	k.mu.Lock()
+	if err != nil {
+		o.state = objTerminated
+		k.removeEntriesLocked(r)
+		k.mu.Unlock()
+		return nil, err
+	}
+	o.pager, o.def = d, d
+	k.byPager[d] = o
+	k.mu.Unlock()
+	return r, nil
+}
+
+func (k *Kernel) checkMapArgs(objSize mo.Size, off mo.Offset, size uint32, opt MapOptions) error {
+	mask := uint64(k.ps - 1)
+	if size == 0 || uint64(size)&mask != 0 || uint64(off)&mask != 0 || opt.Addr&uint32(mask) != 0 {
+		return fmt.Errorf("%w: offset %#x size %#x addr %#x", ErrAlign, uint64(off), size, opt.Addr)
+	}
+	if uint64(off)+uint64(size) > uint64(objSize) {
+		return fmt.Errorf("%w: offset %#x size %#x beyond the object's %#x", ErrRange, uint64(off), size, uint64(objSize))
+	}
+	if !opt.Prot.Valid() {
+		return fmt.Errorf("%w: protection %#x", ErrProtection, uint8(opt.Prot))
+	}
+	return nil
+}
+
+// insertLocked places a new entry. Preconditions: k.mu is held.
+func (k *Kernel) insertLocked(o *object, off mo.Offset, size uint32, opt MapOptions) (*Region, error) {
+	if len(k.entries) == cap(k.entries) {
+		return nil, fmt.Errorf("%w: %d mappings", ErrNoSpace, cap(k.entries))
+	}
+	base, wsize := k.pm.Base(), k.pm.Size()
+	start := opt.Addr
+	if start == 0 {
+		// first fit
+		start = base
+		for i := range k.entries {
+			if k.entries[i].start-start >= size && k.entries[i].start >= start {
+				break
+			}
+			start = k.entries[i].end()
+		}
+	}
+	if start < base || uint64(start)+uint64(size) > uint64(base)+uint64(wsize) {
+		if opt.Addr == 0 {
+			return nil, fmt.Errorf("%w: no gap of %#x bytes in the window", ErrNoSpace, size)
+		}
+		return nil, fmt.Errorf("%w: %#x+%#x outside the window %#x+%#x", ErrRange, start, size, base, wsize)
+	}
+	pos := sort.Search(len(k.entries), func(i int) bool { return k.entries[i].start >= start })
+	if (pos > 0 && k.entries[pos-1].end() > start) || (pos < len(k.entries) && k.entries[pos].start < start+size) {
+		return nil, fmt.Errorf("%w: %#x+%#x", ErrOverlap, start, size)
+	}
+	prot := opt.Prot
+	if prot == 0 {
+		prot = mo.ProtRead | mo.ProtWrite
+	}
+	r := &Region{k: k, o: o, start: start, size: size, off: off}
+	k.entries = k.entries[:len(k.entries)+1]
+	copy(k.entries[pos+1:], k.entries[pos:])
+	k.entries[pos] = mapEntry{start: start, size: size, obj: o, off: off, prot: prot, inh: opt.Inheritance, region: r}
+	o.mapRefs++
+	return r, nil
+}
+
+// removeEntriesLocked unmaps r's pages (their modified state goes to the
+// frames) and removes its entries; it returns the object if that was its
+// last mapping. Preconditions: k.mu is held.
+func (k *Kernel) removeEntriesLocked(r *Region) {
+	o := r.o
+	j := 0
+	for i := range k.entries {
+		e := &k.entries[i]
+		if e.region != r {
+			k.entries[j] = *e
+			j++
+			continue
+		}
+		for va := e.start; va < e.end(); va += k.ps {
+			m, ok := k.pm.Lookup(va)
+			if !ok {
+				continue
+			}
+			if fi := k.pool.lookup(o.id, uint32((e.off+mo.Offset(va-e.start))>>k.shift)); fi >= 0 {
+				fr := &k.pool.frames[fi]
+				if m.Modified {
+					fr.flags |= pgDirty
+				}
+				if r.wired != nil && r.wired[(va-r.start)>>k.shift] != 0 {
+					fr.wire--
+				}
+			}
+		}
+		k.pm.Remove(e.start, e.end())
+		o.mapRefs--
+	}
+	clear(k.entries[j:])
+	k.entries = k.entries[:j]
+	r.gone = true
+	r.wired = nil
+}
+
+// Unmap removes the region. When the object's last mapping goes, it is
+// terminated, unless its attributes let the kernel cache it.
+func (r *Region) Unmap() error {
+	k := r.k
+	k.mu.Lock()
+	if r.gone {
+		k.mu.Unlock()
+		return ErrUnmapped
+	}
+	k.removeEntriesLocked(r)
+	o := r.o
+	last := o.mapRefs == 0 && !o.attr.MayCache
+	if o.mapRefs == 0 && !o.live() {
+		k.forgetObjectLocked(o)
+	}
+	k.wakeLocked()
+	k.mu.Unlock()
+	if last {
+		k.terminate(o)
+	}
+	return nil
+}
+
+func (r *Region) checkRange(off, n uint32) error {
+	if off&(r.k.ps-1) != 0 || n&(r.k.ps-1) != 0 || n == 0 {
+		return fmt.Errorf("%w: offset %#x size %#x", ErrAlign, off, n)
+	}
+	if uint64(off)+uint64(n) > uint64(r.size) {
+		return fmt.Errorf("%w: offset %#x size %#x in a region of %#x", ErrRange, off, n, r.size)
+	}
+	return nil
+}
+
+// splitLocked makes an entry boundary at va inside r, if there is none.
+// Preconditions: k.mu is held.
+func (k *Kernel) splitLocked(va uint32) error {
+	e := k.entryAtLocked(va)
+	if e == nil || e.start == va {
+		return nil
+	}
+	if len(k.entries) == cap(k.entries) {
+		return fmt.Errorf("%w: %d mappings", ErrNoSpace, cap(k.entries))
+	}
+	pos := 0 // index of e
+	for i := range k.entries {
+		if &k.entries[i] == e {
+			pos = i
+		}
+	}
+	tail := *e
+	tail.start, tail.size, tail.off = va, e.end()-va, e.off+mo.Offset(va-e.start)
+	k.entries[pos].size = va - e.start
+	k.entries = k.entries[:len(k.entries)+1]
+	copy(k.entries[pos+2:], k.entries[pos+1:])
+	k.entries[pos+1] = tail
+	tail.obj.mapRefs++
+	return nil
+}
+
+// Protect sets the protection of [off, off+n) of the region (vm_protect).
+// Lowering it takes effect at once; raising it takes effect at the next
+// fault. The page locks the pager set still apply.
+func (r *Region) Protect(off, n uint32, prot mo.Prot) error {
+	if err := r.checkRange(off, n); err != nil {
+		return err
+	}
+	if !prot.Valid() {
+		return fmt.Errorf("%w: protection %#x", ErrProtection, uint8(prot))
+	}
+	k := r.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if r.gone {
+		return ErrUnmapped
+	}
+	start, end := r.start+off, r.start+off+n
+	if err := k.splitLocked(start); err != nil {
+		return err
+	}
+	if err := k.splitLocked(end); err != nil {
+		return err
+	}
+	for i := range k.entries {
+		e := &k.entries[i]
+		if e.region != r || e.start < start || e.end() > end {
+			continue
+		}
+		e.prot = prot
+		// Harvest modified state before pmap forgets it (ProtNone removes).
+		for va := e.start; va < e.end(); va += k.ps {
+			if m, ok := k.pm.Lookup(va); ok && m.Modified {
+				if fi := k.pool.lookup(e.obj.id, uint32((e.off+mo.Offset(va-e.start))>>k.shift)); fi >= 0 {
+					k.pool.frames[fi].flags |= pgDirty
+				}
+			}
+		}
+		if prot&mo.ProtRead == 0 {
+			k.pm.Remove(e.start, e.end())
+		} else {
+			k.pm.Protect(e.start, e.end(), moToPmap(prot))
+		}
+	}
+	return nil
+}
+
+// holdPage brings page index of o in for acc, waiting as needed, and
+// returns its frame with k.mu held. On error k.mu is not held.
+func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot) (int, error) {
+	k.mu.Lock()
+	for {
+		var req request
+		i, st := k.pageLocked(o, index, acc, &req, false)
+		switch st {
+		case stOK:
+			return i, nil
+		case stCall:
+			k.mu.Unlock()
+			k.send(o, &req)
+			k.mu.Lock()
+		case stWait:
+			k.waitLocked()
+		case stError:
+			err := &DataError{Offset: mo.Offset(index) << k.shift, Reason: o.errWhy}
+			k.mu.Unlock()
+			return -1, err
+		case stTerminated:
+			k.mu.Unlock()
+			return -1, ErrTerminated
+		case stNoMemory:
+			k.mu.Unlock()
+			if k.reclaim(1) == 0 {
+				k.mu.Lock()
+				inTransit := k.laundering > 0
+				if !inTransit {
+					k.mu.Unlock()
+					return -1, ErrNoMemory
+				}
+				k.waitLocked()
+				continue
+			}
+			k.mu.Lock()
+		}
+	}
+}
+
+// copyAt copies between p and the region from off through the page cache.
+func (r *Region) copyAt(p []byte, off int64, write bool) (int, error) {
+	k := r.k
+	if off < 0 || uint64(off)+uint64(len(p)) > uint64(r.size) {
+		return 0, fmt.Errorf("%w: offset %#x length %#x in a region of %#x", ErrRange, off, len(p), r.size)
+	}
+	acc := mo.ProtRead
+	if write {
+		acc = mo.ProtRead | mo.ProtWrite
+	}
+	done := 0
+	for done < len(p) {
+		va := r.start + uint32(off) + uint32(done)
+		k.mu.Lock()
+		if r.gone {
+			k.mu.Unlock()
+			return done, ErrUnmapped
+		}
+		e := k.entryAtLocked(va)
+		if e == nil || e.region != r || e.prot&acc != acc {
+			k.mu.Unlock()
+			return done, fmt.Errorf("%w: %v at %#x", ErrProtection, acc, va)
+		}
+		o, objOff := e.obj, e.off+mo.Offset(va-e.start)
+		k.mu.Unlock()
+		i, err := k.holdPage(o, uint32(objOff>>k.shift), acc)
+		if err != nil {
+			return done, err
+		}
+		in := uint32(objOff) & (k.ps - 1)
+		frame := k.mem.Bytes(k.pool.pa(i), k.ps)
+		var n int
+		if write {
+			n = copy(frame[in:], p[done:])
+			k.pool.frames[i].flags |= pgDirty | pgReferenced
+		} else {
+			n = copy(p[done:], frame[in:])
+			k.pool.frames[i].flags |= pgReferenced
+		}
+		k.mu.Unlock()
+		done += n
+	}
+	return done, nil
+}
+
+// ReadAt copies from the region at off into p (io.ReaderAt), bringing
+// pages in as needed. A page in error gives a *DataError.
+func (r *Region) ReadAt(p []byte, off int64) (int, error) { return r.copyAt(p, off, false) }
+
+// WriteAt copies p into the region at off (io.WriterAt); the pages become
+// dirty. A page locked against writing is unlocked first (data_unlock).
+func (r *Region) WriteAt(p []byte, off int64) (int, error) { return r.copyAt(p, off, true) }
+
+// Wire brings [off, off+n) of the region in and keeps it resident and
+// mapped so that it never faults (vm_wire), until Unwire or Unmap.
+func (r *Region) Wire(off, n uint32) error {
+	if err := r.checkRange(off, n); err != nil {
+		return err
+	}
+	k := r.k
+	for va := r.start + off; va < r.start+off+n; va += k.ps {
+		k.mu.Lock()
+		if r.gone {
+			k.mu.Unlock()
+			return ErrUnmapped
+		}
+		if r.wired == nil {
+			r.wired = make([]uint8, r.size>>k.shift)
+		}
+		e := k.entryAtLocked(va)
+		pi := (va - r.start) >> k.shift
+		if r.wired[pi] != 0 {
+			k.mu.Unlock()
+			continue
+		}
+		acc := e.prot & (mo.ProtRead | mo.ProtWrite)
+		o, index := e.obj, uint32((e.off+mo.Offset(va-e.start))>>k.shift)
+		k.mu.Unlock()
+		i, err := k.holdPage(o, index, acc|mo.ProtRead)
+		if err != nil {
+			return err
+		}
+		if r.gone || k.entryAtLocked(va) == nil {
+			k.mu.Unlock()
+			return ErrUnmapped
+		}
+		e = k.entryAtLocked(va)
+		fr := &k.pool.frames[i]
+		if fr.wire == maxWire {
+			k.mu.Unlock()
+			return fmt.Errorf("%w: page wired %d times", ErrNoSpace, maxWire)
+		}
+		prot := e.prot &^ fr.pageLock()
+		if prot&mo.ProtWrite != 0 {
+			fr.flags |= pgDirty
+		}
+		fr.wire++
+		r.wired[pi] = 1
+		err = k.pm.Enter(va, k.pool.pa(i), moToPmap(prot), pmap.MemNormal, k.psize, pmap.Wired)
+		k.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("vm: wire %#x: %w", va, err)
+		}
+	}
+	return nil
+}
+
+// Unwire undoes Wire for [off, off+n) of the region.
+func (r *Region) Unwire(off, n uint32) error {
+	if err := r.checkRange(off, n); err != nil {
+		return err
+	}
+	k := r.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if r.gone {
+		return ErrUnmapped
+	}
+	for va := r.start + off; va < r.start+off+n; va += k.ps {
+		pi := (va - r.start) >> k.shift
+		if r.wired == nil || r.wired[pi] == 0 {
+			continue
+		}
+		r.wired[pi] = 0
+		e := k.entryAtLocked(va)
+		if i := k.pool.lookup(e.obj.id, uint32((e.off+mo.Offset(va-e.start))>>k.shift)); i >= 0 {
+			k.pool.frames[i].wire--
+		}
+		k.pm.SetWired(va, false)
+	}
+	return nil
+}
+
+// Sync returns the dirty pages of [off, off+n) of the region to the pager
+// (keeping them, clean) and then asks it to make them stable with
+// synchronize, waiting for synchronize_completed (msync).
+func (r *Region) Sync(off, n uint32) error {
+	if err := r.checkRange(off, n); err != nil {
+		return err
+	}
+	k := r.k
+	k.mu.Lock()
+	if r.gone {
+		k.mu.Unlock()
+		return ErrUnmapped
+	}
+	o := r.o
+	objOff := r.off + mo.Offset(off)
+	k.mu.Unlock()
+	k.returnRange(o, objOff, mo.Size(n), mo.ReturnDirty, false, noLockChange)
+	k.mu.Lock()
+	if !o.live() || o.destroy {
+		k.mu.Unlock()
+		return ErrTerminated
+	}
+	o.syncs = append(o.syncs, syncReq{off: objOff, len: mo.Size(n)})
+	s := o.beginCallLocked()
+	k.mu.Unlock()
+	err := o.pager.Synchronize(s, o.ctl, objOff, mo.Size(n), mo.SyncSynchronous)
+	o.endCall()
+	k.record(o, mo.OpSynchronize, s, objOff, mo.Size(n), 0, 0, 0, err)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !mo.Accepted(err) {
+		k.dropSyncLocked(o, objOff, mo.Size(n))
+		return err
+	}
+	for {
+		done, found := k.syncDoneLocked(o, objOff, mo.Size(n))
+		if done || !found {
+			if !found {
+				return ErrTerminated
+			}
+			return nil
+		}
+		if !o.live() {
+			return ErrTerminated
+		}
+		k.waitLocked()
+	}
+}
+
+func (k *Kernel) dropSyncLocked(o *object, off mo.Offset, n mo.Size) {
+	for i, s := range o.syncs {
+		if s.off == off && s.len == n {
+			o.syncs = append(o.syncs[:i], o.syncs[i+1:]...)
+			return
+		}
+	}
+}
+
+// syncDoneLocked reports whether the synchronize of (off, n) completed,
+// removing it if so.
+func (k *Kernel) syncDoneLocked(o *object, off mo.Offset, n mo.Size) (done, found bool) {
+	for i, s := range o.syncs {
+		if s.off == off && s.len == n && s.done {
+			o.syncs = append(o.syncs[:i], o.syncs[i+1:]...)
+			return true, true
+		}
+	}
+	for _, s := range o.syncs {
+		if s.off == off && s.len == n {
+			return false, true
+		}
+	}
+	return false, false
+}

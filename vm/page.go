@@ -1,0 +1,141 @@
+package vm
+
+import "github.com/tamach/tamach/mo"
+
+// status is what pageLocked found.
+type status uint8
+
+const (
+	stOK         status = iota // the page is resident and allows the access
+	stCall                     // a call is prepared in *request: make it, then look again
+	stWait                     // the page is in transit, or a call must wait: wait and look again
+	stError                    // the pager answered data_error
+	stTerminated               // the object is destroyed or terminated
+	stNoMemory                 // no frame free or freeable without a page-out
+)
+
+// request is a data_request or data_unlock prepared under the lock and
+// made after it is released. It lives on the caller's stack.
+type request struct {
+	op      mo.Op
+	seq     mo.Seqno
+	off     mo.Offset
+	len     mo.Size
+	desired mo.Prot
+}
+
+// pageLocked looks page index of o up for an access acc and, if it is not
+// there, prepares the call that brings it: data_request for a missing
+// page (clustered as o's attributes say), data_unlock for a page whose
+// lock prohibits acc (GNU Mach vm_fault_page: page_lock and
+// unlock_request). req nil means no call may be made now. onlyIdle
+// means a call may be made only when no other call on o is under way (the
+// fault path: the pager's seqno turn is then due at once).
+// Preconditions: k.mu is held. Allocates nothing.
+func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, onlyIdle bool) (int, status) {
+	if o.destroy || !o.live() {
+		return -1, stTerminated
+	}
+	p := k.pool
+	i := p.lookup(o.id, index)
+	if i >= 0 {
+		f := &p.frames[i]
+		if f.flags&pgBusy != 0 {
+			f.flags |= pgWanted
+			return i, stWait
+		}
+		if f.flags&pgError != 0 {
+			return i, stError
+		}
+		if f.pageLock()&acc == 0 {
+			return i, stOK
+		}
+		if f.unlockRequest()&acc == acc || req == nil || (onlyIdle && o.calls.Load() != 0) {
+			return i, stWait
+		}
+		f.setUnlockRequest(f.unlockRequest() | acc)
+		*req = request{op: mo.OpDataUnlock, seq: o.beginCallLocked(), off: mo.Offset(index) << k.shift, len: mo.Size(k.ps), desired: acc}
+		k.stats.DataUnlocks++
+		return i, stCall
+	}
+	if o.state != objReady || req == nil || (onlyIdle && o.calls.Load() != 0) {
+		return -1, stWait
+	}
+	i = k.allocFrameLocked(o, index, pgBusy|pgAbsent)
+	if i < 0 {
+		return -1, stNoMemory
+	}
+	lo, hi := index, index+1
+	if cl := uint32(o.attr.ClusterSize >> k.shift); cl > 1 {
+		cl = min(cl, 64)
+		start := index - index%cl
+		end := min(start+cl, uint32(o.size>>k.shift))
+		for hi < end && p.nfree > k.low && p.lookup(o.id, hi) < 0 {
+			k.allocFrameLocked(o, hi, pgBusy|pgAbsent)
+			hi++
+		}
+		for lo > start && p.nfree > k.low && p.lookup(o.id, lo-1) < 0 {
+			lo--
+			k.allocFrameLocked(o, lo, pgBusy|pgAbsent)
+		}
+	}
+	*req = request{op: mo.OpDataRequest, seq: o.beginCallLocked(), off: mo.Offset(lo) << k.shift,
+		len: mo.Size(hi-lo) << k.shift, desired: acc}
+	k.stats.DataRequests++
+	return i, stCall
+}
+
+// allocFrameLocked takes a free frame for page index of o, reclaiming a
+// clean page by the clock if none is free. The last ReserveFrames frames
+// are given only while a page-out is in progress (GNU Mach's
+// vm_page_free_reserved, kept for the pageout path). Returns -1 if none.
+// Preconditions: k.mu is held. Allocates nothing.
+func (k *Kernel) allocFrameLocked(o *object, index uint32, flags uint16) int {
+	p := k.pool
+	if p.nfree <= k.reserve && k.laundering == 0 {
+		k.reclaimLocked(k.reserve+1-p.nfree, true)
+	}
+	if p.nfree == 0 || (p.nfree <= k.reserve && k.laundering == 0) {
+		return -1
+	}
+	i := p.alloc(o.id, index, flags)
+	o.resident++
+	return i
+}
+
+// send makes a call prepared by pageLocked. A refused call undoes what
+// was prepared: absent pages are freed, unlock requests forgotten.
+// Preconditions: k.mu is not held.
+func (k *Kernel) send(o *object, r *request) {
+	var err error
+	switch r.op {
+	case mo.OpDataRequest:
+		err = o.pager.DataRequest(r.seq, o.ctl, r.off, r.len, r.desired)
+	case mo.OpDataUnlock:
+		err = o.pager.DataUnlock(r.seq, o.ctl, r.off, r.len, r.desired)
+	}
+	o.endCall()
+	k.record(o, r.op, r.seq, r.off, r.len, r.desired, 0, 0, err)
+	if mo.Accepted(err) {
+		return
+	}
+	k.mu.Lock()
+	for off := r.off; off < r.off+mo.Offset(r.len); off += mo.Offset(k.ps) {
+		i := k.pool.lookup(o.id, uint32(off>>k.shift))
+		if i < 0 {
+			continue
+		}
+		f := &k.pool.frames[i]
+		if r.op == mo.OpDataUnlock {
+			f.setUnlockRequest(f.unlockRequest() &^ r.desired)
+			continue
+		}
+		if f.flags&pgAbsent != 0 {
+			// The pager will not answer: the access fails as for data_error.
+			f.flags = f.flags&^(pgBusy|pgAbsent|pgWanted) | pgError
+			o.errOff, o.errWhy = off, err
+		}
+	}
+	k.wakeLocked()
+	k.mu.Unlock()
+}
