@@ -272,13 +272,18 @@ func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 	}
 	var old uint32 // the replaced descriptor, 0 if none
 	if s.hw != nil {
-		for i := idx; i < idx+cnt; i++ {
-			e := s.hw[i]
-			if e&3 != 0 && (e&3 == 1) != (size == Page64K) {
+		old = s.hw[idx]
+		if size == Page4K {
+			if old&3 == 1 {
 				return ErrOverlap
 			}
+		} else {
+			for i := idx; i < idx+16; i++ {
+				if s.hw[i]&2 != 0 { // a small page
+					return ErrOverlap
+				}
+			}
 		}
-		old = s.hw[idx]
 	}
 	m := p.mmu
 	fresh := s.hw == nil
@@ -358,7 +363,11 @@ func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 		m.DSB()
 		m.ISB()
 	} else {
-		p.cleanRange(s.pa+idx*4, cnt*4)
+		if cnt == 1 {
+			m.CleanDCacheLine(s.pa + idx*4) // one descriptor, one line
+		} else {
+			p.cleanRange(s.pa+idx*4, cnt*4)
+		}
 		m.DSB()
 		if old != 0 {
 			m.InvalidateTLB(va)
@@ -709,7 +718,11 @@ func (p *Pmap) setBits(s *slot, i, va uint32, set, clr uint32) {
 		s.hw[k] = ne
 	}
 	m := p.mmu
-	p.cleanRange(s.pa+i*4, cnt*4)
+	if cnt == 1 {
+		m.CleanDCacheLine(s.pa + i*4)
+	} else {
+		p.cleanRange(s.pa+i*4, cnt*4)
+	}
 	m.DSB()
 	m.InvalidateTLB(va)
 	m.DSB()

@@ -1,0 +1,134 @@
+//go:build tamago
+
+package pmap
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/usbarmory/tamago/arm"
+)
+
+// The abort hook: TamaGo calls arm.SystemExceptionHandler on g0, with IRQs
+// masked, in the exception's mode (here abort mode), for every exception
+// (arm/exception.s, EXCEPTION). The hook takes data and prefetch aborts
+// and passes every other exception to the handler it replaced.
+//
+// The interrupted context is the frame EXCEPTION pushed on the
+// interrupted stack: r0-r12 and the faulting PC at [S-56, S), S being the
+// interrupted SP_usr (yield.go).
+
+const (
+	// frameWords is the size of EXCEPTION's frame: r0-r12, PC.
+	frameWords = 14
+	// yieldRoom is the stack a goroutine needs below its frame to yield:
+	// runtime.asyncPreempt saves every register (about 192 bytes), and
+	// the scheduler call below it needs a little more. A goroutine with
+	// less room is treated as if on g0 (the fault must be served
+	// synchronously or is reported).
+	yieldRoom = 1024
+	// ExitUnhandledFault is the exit status after a fault report.
+	ExitUnhandledFault = 3
+)
+
+// abortHook is the state of the one installed hook: there is one exception
+// vector, so there is one hook. Written only by InstallAbortHook.
+var abortHook struct {
+	d    *Dispatcher
+	prev func(int)
+}
+
+// InstallAbortHook makes d receive every data and prefetch abort from now
+// on; other exceptions go to the handler that was installed before. It
+// returns a function that puts the previous handler back.
+func InstallAbortHook(d *Dispatcher) (uninstall func()) {
+	prev := arm.SystemExceptionHandler
+	abortHook.d, abortHook.prev = d, prev
+	arm.SystemExceptionHandler = handleException
+	return func() {
+		arm.SystemExceptionHandler = prev
+		abortHook.d = nil
+	}
+}
+
+// handleException runs on g0 with IRQs masked: it must not allocate or
+// block on its way to Retry or Yield.
+func handleException(off int) {
+	var f Fault
+	switch off {
+	case arm.DATA_ABORT:
+		f = DataFault()
+	case arm.PREFETCH_ABORT:
+		f = PrefetchFault()
+	default:
+		abortHook.prev(off)
+		return
+	}
+	s := ReadSPusr()
+	frame := (*[frameWords]uint32)(physPtr(s - frameWords*4))
+	switch abortHook.d.Dispatch(&f, !canYield(frame, s)) {
+	case Retry:
+		return
+	case Yield:
+		YieldOnReturn()
+		return
+	}
+	reportAndExit(&f, frame, s)
+}
+
+// canYield reports whether the interrupted context is a goroutine other
+// than g0 (R10 is the g register in Go code and in the runtime's
+// assembly) with room on its stack for runtime.asyncPreempt below the
+// exception frame.
+func canYield(frame *[frameWords]uint32, s uint32) bool {
+	g0, _ := runtime.GetG()
+	gp := frame[10]
+	if gp == 0 || uint(gp) == g0 {
+		return false
+	}
+	// g.stack.lo is the first word of the runtime's g.
+	lo := *(*uint32)(physPtr(gp))
+	return s > lo && s-lo >= frameWords*4+yieldRoom
+}
+
+// SkipFaultingInstruction makes the exception return to the instruction
+// after the faulting one (ARM state). Meant for tests whose fault handler
+// records an expected abort and goes on; call it from the handler, before
+// returning Retry.
+func SkipFaultingInstruction() {
+	*(*uint32)(physPtr(ReadSPusr() - 4)) += 4
+}
+
+// reportAndExit writes the fault report to the console and ends the
+// program with ExitUnhandledFault. It allocates: the program is stopping.
+func reportAndExit(f *Fault, frame *[frameWords]uint32, s uint32) {
+	regs := Registers{SP: s, LR: readLRusr(), PC: frame[13], CPSR: readSPSR()}
+	copy(regs.R[:], frame[:13])
+	word, ok := uint32(0), false
+	if start, end := runtime.TextRegion(); regs.PC&3 == 0 && uint64(regs.PC) >= uint64(start) && uint64(regs.PC)+4 <= uint64(end) {
+		word, ok = *(*uint32)(physPtr(regs.PC)), true
+	}
+	WriteReport(os.Stdout, f, &regs, word, ok, symbolize)
+	os.Exit(ExitUnhandledFault)
+}
+
+// symbolize names the function holding pc and the offset into it.
+func symbolize(pc uint32) string {
+	fn := runtime.FuncForPC(uintptr(pc))
+	if fn == nil {
+		return ""
+	}
+	file, line := fn.FileLine(uintptr(pc))
+	return fmt.Sprintf("%s+%#x (%s:%d)", fn.Name(), uintptr(pc)-fn.Entry(), file, line)
+}
+
+// defined in abortctx_arm.s
+
+// readLRusr returns the banked LR of User/System mode, read from an
+// exception mode: MRS r0, LR_usr (B9.3.9, SYSm 0b00110).
+func readLRusr() uint32
+
+// readSPSR returns the saved program status of the current exception
+// mode: the interrupted CPSR (B9.3.8 MRS, R=1).
+func readSPSR() uint32
