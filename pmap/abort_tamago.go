@@ -37,6 +37,10 @@ const (
 var abortHook struct {
 	d    *Dispatcher
 	prev func(int)
+	// fault is the abort being handled. It lives here, not on the stack:
+	// a pointer to it goes to the handler through an interface, which
+	// would move a local to the heap on every abort.
+	fault Fault
 }
 
 // InstallAbortHook makes d receive every data and prefetch abort from now
@@ -55,26 +59,26 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 // handleException runs on g0 with IRQs masked: it must not allocate or
 // block on its way to Retry or Yield.
 func handleException(off int) {
-	var f Fault
+	f := &abortHook.fault
 	switch off {
 	case arm.DATA_ABORT:
-		f = DataFault()
+		*f = DataFault()
 	case arm.PREFETCH_ABORT:
-		f = PrefetchFault()
+		*f = PrefetchFault()
 	default:
 		abortHook.prev(off)
 		return
 	}
 	s := ReadSPusr()
 	frame := (*[frameWords]uint32)(physPtr(s - frameWords*4))
-	switch abortHook.d.Dispatch(&f, !canYield(frame, s)) {
+	switch abortHook.d.Dispatch(f, !canYield(frame, s)) {
 	case Retry:
 		return
 	case Yield:
 		YieldOnReturn()
 		return
 	}
-	reportAndExit(&f, frame, s)
+	reportAndExit(f, frame, s)
 }
 
 // canYield reports whether the interrupted context is a goroutine other

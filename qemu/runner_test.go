@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tamach/tamach/internal/targettest"
 )
 
 func TestSemihostingArgsEscapeCommas(t *testing.T) {
@@ -101,68 +102,8 @@ func TestRunRefusesMissingQEMU(t *testing.T) {
 // The tests below boot real guests (qemu/testdata/guest) and need QEMU and
 // the TamaGo compiler; make test runs them with TAMACH_TARGET=1.
 
-type guest struct {
-	runner string
-	image  string
-}
-
-func buildGuest(t *testing.T) guest {
-	t.Helper()
-	if os.Getenv("TAMACH_TARGET") != "1" {
-		t.Skip("boots QEMU: run by make test (TAMACH_TARGET=1)")
-	}
-	dir := t.TempDir()
-	g := guest{runner: filepath.Join(dir, "qemu-run"), image: filepath.Join(dir, "guest.test")}
-	build := exec.Command("go", "build", "-o", g.runner, ".")
-	build.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the runner: %v\n%s", err, out)
-	}
-	tool, err := exec.Command("go", "tool", "-n", "tamago").Output()
-	if err != nil {
-		t.Fatalf("go tool -n tamago: %v", err)
-	}
-	cc := exec.Command(strings.TrimSpace(string(tool)), "test", "-c", "-o", g.image,
-		"-tags", "linkramsize", "-ldflags", "-T 0x80010000 -R 0x1000", "./testdata/guest")
-	cc.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOOS=tamago", "GOARCH=arm", "GOARM=7",
-		"GOOSPKG=github.com/usbarmory/tamago")
-	if out, err := cc.CombinedOutput(); err != nil {
-		t.Fatalf("building the guest with the TamaGo compiler: %v\n%s", err, out)
-	}
-	return g
-}
-
-// run boots the guest with args and returns its exit code, output and
-// duration.
-func (g guest) run(t *testing.T, args ...string) (int, string, time.Duration) {
-	t.Helper()
-	cmd := exec.Command(g.runner, append([]string{g.image}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %s: %v", g.runner, err)
-	}
-	g.checkNoQEMULeft(t)
-	return code, out.String(), d
-}
-
-// checkNoQEMULeft fails if any process still has the guest image on its
-// command line.
-func (g guest) checkNoQEMULeft(t *testing.T) {
-	t.Helper()
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(b, []byte(g.image)) && bytes.Contains(b, []byte("qemu-system-arm")) {
-			t.Errorf("a QEMU process is left behind: %s", strings.ReplaceAll(string(b), "\x00", " "))
-		}
-	}
+func buildGuest(t *testing.T) targettest.Guest {
+	return targettest.Build(t, "./qemu/testdata/guest", true)
 }
 
 func TestTargetRunnerReportsGuestOutcomes(t *testing.T) {
@@ -178,7 +119,7 @@ func TestTargetRunnerReportsGuestOutcomes(t *testing.T) {
 		{"TestBadAccess", 2, "exception"},
 	}
 	for _, c := range cases {
-		code, out, _ := g.run(t, "-test.run=^"+c.test+"$", "-test.v=true", "-test.timeout=60s")
+		code, out, _ := g.Run(t, "-test.run=^"+c.test+"$", "-test.v=true", "-test.timeout=60s")
 		if code != c.code || !strings.Contains(out, c.want) {
 			t.Errorf("%s: exit %d, want %d, output containing %q:\n%s", c.test, code, c.code, c.want, out)
 		}
@@ -188,7 +129,7 @@ func TestTargetRunnerReportsGuestOutcomes(t *testing.T) {
 func TestTargetRunnerKillsHungGuest(t *testing.T) {
 	g := buildGuest(t)
 	const timeout = 3 * time.Second
-	code, out, d := g.run(t, "-test.run=^TestHangs$", "-test.timeout="+timeout.String())
+	code, out, d := g.Run(t, "-test.run=^TestHangs$", "-test.timeout="+timeout.String())
 	if code != 124 || !strings.Contains(out, "timed out") {
 		t.Errorf("hung guest: exit %d, want 124 and a timeout message:\n%s", code, out)
 	}
@@ -199,11 +140,11 @@ func TestTargetRunnerKillsHungGuest(t *testing.T) {
 
 func TestTargetRunSelectsOneTestVerbosely(t *testing.T) {
 	g := buildGuest(t)
-	code, out, _ := g.run(t, "-test.run=^TestAlsoPasses$", "-test.v=true")
+	code, out, _ := g.Run(t, "-test.run=^TestAlsoPasses$", "-test.v=true")
 	if code != 0 || !strings.Contains(out, "=== RUN   TestAlsoPasses") || strings.Contains(out, "TestPasses") {
 		t.Errorf("-test.run=^TestAlsoPasses$ -test.v: exit %d, output:\n%s", code, out)
 	}
-	code, out, _ = g.run(t, "-test.run=^TestAlsoPasses$")
+	code, out, _ = g.Run(t, "-test.run=^TestAlsoPasses$")
 	if code != 0 || strings.Contains(out, "=== RUN") {
 		t.Errorf("without -test.v the run is verbose or failed: exit %d, output:\n%s", code, out)
 	}

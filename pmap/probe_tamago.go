@@ -1,0 +1,15 @@
+//go:build tamago
+
+package pmap
+
+// Probes for on-target tests: one load or store instruction each, at a
+// known place, so that a test's fault handler can record the abort and
+// skip exactly that instruction (SkipFaultingInstruction).
+
+// defined in probe_arm.s
+
+// probeLoad returns the word at va, or 0xdeadbeef if the load was skipped.
+func probeLoad(va uint32) uint32
+
+// probeStore writes v at va.
+func probeStore(va, v uint32)

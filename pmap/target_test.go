@@ -1,0 +1,272 @@
+//go:build tamago
+
+package pmap
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/tamach/tamach/board/qemu"
+)
+
+// On-target tests: the live MMU of QEMU's Cortex-A7 is the oracle that the
+// tables pmap writes, and the software walk over them, must agree with.
+
+const (
+	targetWindowMiB = 2
+	targetTables    = 16
+)
+
+var (
+	targetWindow = qemu.Layout.Window.Start
+	// L2 tables at the start of the frame pool, data frames 1 MiB on.
+	targetTablesPA = qemu.Layout.FramePool.Start
+	targetFramesPA = qemu.Layout.FramePool.Start + 1<<20
+)
+
+type targetEnv struct {
+	p    *Pmap
+	pool *TablePool
+	walk *Walker
+	d    Dispatcher
+}
+
+func newTargetEnv(t testing.TB) *targetEnv {
+	t.Helper()
+	EnableAccessFlag()
+	pool, err := NewTablePool(targetTablesPA, targetTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := NewIdentity()
+	p, err := New(Config{
+		Base: targetWindow, Size: targetWindowMiB << 20,
+		Phys: []Range{{qemu.Layout.FramePool.Start, qemu.Layout.FramePool.Size}},
+		Mem:  mem, Alloc: pool, MMU: Hardware{},
+		CacheLine: DCacheLineSize(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &targetEnv{p: p, pool: pool, walk: &Walker{Mem: mem, DACR: ReadDACR(), AFE: ReadSCTLR()&(1<<29) != 0}}
+	uninstall := InstallAbortHook(&e.d)
+	t.Cleanup(func() {
+		uninstall()
+		p.Destroy()
+	})
+	return e
+}
+
+// recorder is a fault handler that records each abort and skips the
+// faulting instruction; with upgrade set, it first lets the Pmap resolve
+// access-flag and write-upgrade faults, as vm will.
+type recorder struct {
+	p       *Pmap
+	upgrade bool
+	faults  int
+	last    Fault
+}
+
+func (r *recorder) HandleFault(f *Fault, onG0 bool) Resolution {
+	if r.upgrade && r.p.Upgrade(f) != 0 {
+		return Retry
+	}
+	r.faults++
+	r.last = *f
+	SkipFaultingInstruction()
+	return Retry
+}
+
+func word(pa uint32) *uint32 { return (*uint32)(physPtr(pa)) }
+
+// TestTargetWalkAgreesWithMMU applies random Enter, Remove, Protect and
+// Clear sequences to a Pmap of the live MMU and, after each step, makes a
+// real load and a real store at every page of the window: each succeeds
+// with the expected data exactly when the software walk of the live tables
+// says so, and otherwise aborts with exactly the fault it predicts.
+func TestTargetWalkAgreesWithMMU(t *testing.T) {
+	e := newTargetEnv(t)
+	rec := &recorder{p: e.p}
+	e.d.Register(rec)
+	const pages = targetWindowMiB << 8
+	const frames = 1024
+	r := rand.New(rand.NewPCG(7, 11))
+	randVA := func() uint32 { return targetWindow + uint32(r.IntN(pages))<<12 }
+	steps := 60
+	checked, faulted := 0, 0
+	for step := 0; step < steps; step++ {
+		switch r.IntN(6) {
+		case 0, 1, 2:
+			size, va, pa := Page4K, randVA(), targetFramesPA+uint32(r.IntN(frames))<<12
+			if r.IntN(3) == 0 {
+				size, va, pa = Page64K, va&^0xffff, pa&^0xffff
+			}
+			e.p.Enter(va, pa, Prot(1+r.IntN(7)), MemNormal, size, EnterFlags(r.IntN(8)))
+		case 3:
+			a := randVA()
+			e.p.Remove(a, a+uint32(1+r.IntN(32))<<12)
+		case 4:
+			a := randVA()
+			e.p.Protect(a, a+uint32(1+r.IntN(32))<<12, Prot(r.IntN(8)))
+		case 5:
+			va := randVA()
+			e.p.ClearReferenced(va)
+			e.p.ClearModified(va)
+		}
+		if err := e.p.CheckInvariants(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		for i := uint32(0); i < pages; i++ {
+			va := targetWindow + i<<12 + uint32(r.IntN(1024))*4
+			for _, acc := range []Access{Read, Write} {
+				tr, want, ok := e.walk.Walk(va, acc)
+				before := rec.faults
+				v := uint32(step)<<20 ^ va
+				var got uint32
+				if acc == Read {
+					got = probeLoad(va)
+				} else {
+					probeStore(va, v)
+				}
+				faultedNow := rec.faults != before
+				switch {
+				case ok && faultedNow:
+					t.Fatalf("step %d: %v %#x faulted (%+v), the walk says pa %#x", step, acc, va, rec.last, tr.PA)
+				case !ok && !faultedNow:
+					t.Fatalf("step %d: %v %#x succeeded, the walk predicts %v fault FS %05b", step, acc, va, want.Kind, want.FS())
+				case !ok && !rec.last.Same(&want):
+					t.Fatalf("step %d: %v %#x: MMU fault %+v (FS %05b), walk predicts %+v (FS %05b)", step, acc, va, rec.last, rec.last.FS(), want, want.FS())
+				case ok && acc == Read && got != *word(tr.PA):
+					t.Fatalf("step %d: load %#x = %#x, frame %#x holds %#x", step, va, got, tr.PA, *word(tr.PA))
+				case ok && acc == Write && *word(tr.PA) != v:
+					t.Fatalf("step %d: store %#x of %#x, frame %#x holds %#x", step, va, v, tr.PA, *word(tr.PA))
+				}
+				checked++
+				if faultedNow {
+					faulted++
+				}
+			}
+		}
+	}
+	t.Logf("%d steps, %d real accesses, %d aborts, each as the walk predicted", steps, checked, faulted)
+	if faulted == 0 || faulted == checked {
+		t.Fatalf("%d of %d accesses faulted: the sequence did not exercise both outcomes", faulted, checked)
+	}
+}
+
+// TestTargetRealAccessesSetReferencedAndModified: a page entered without
+// Accessed or Written takes an access-flag fault on its first load and a
+// permission fault on its first store; Upgrade resolves both, and the Pmap
+// then reports the page referenced and modified, with the data in place.
+func TestTargetRealAccessesSetReferencedAndModified(t *testing.T) {
+	e := newTargetEnv(t)
+	rec := &recorder{p: e.p, upgrade: true}
+	e.d.Register(rec)
+	va, pa := targetWindow+0x5000, targetFramesPA+0x3000
+	*word(pa + 8) = 0x1234
+	if err := e.p.Enter(va, pa, ProtRead|ProtWrite, MemNormal, Page4K, 0); err != nil {
+		t.Fatal(err)
+	}
+	if e.p.IsReferenced(va) || e.p.IsModified(va) {
+		t.Fatal("a fresh mapping is referenced or modified")
+	}
+	before := e.d.Counts
+	if got := probeLoad(va + 8); got != 0x1234 || !e.p.IsReferenced(va) || e.p.IsModified(va) {
+		t.Fatalf("after a load: value %#x, referenced %v, modified %v", got, e.p.IsReferenced(va), e.p.IsModified(va))
+	}
+	probeStore(va+12, 0x5678)
+	if *word(pa + 12) != 0x5678 || !e.p.IsModified(va) {
+		t.Fatalf("after a store: frame holds %#x, modified %v", *word(pa + 12), e.p.IsModified(va))
+	}
+	if n := e.d.Counts[Retry] - before[Retry]; n != 2 || rec.faults != 0 {
+		t.Fatalf("%d faults resolved by Upgrade (want 2: access flag, write), %d left over", n, rec.faults)
+	}
+	// Clearing re-arms both: the next load and store fault again.
+	e.p.ClearReferenced(va)
+	e.p.ClearModified(va)
+	probeLoad(va)
+	probeStore(va, 1)
+	if n := e.d.Counts[Retry] - before[Retry]; n != 4 || !e.p.IsReferenced(va) || !e.p.IsModified(va) {
+		t.Fatalf("after clearing: %d faults in all, referenced %v, modified %v", n, e.p.IsReferenced(va), e.p.IsModified(va))
+	}
+}
+
+// mapper is a fault handler that maps each faulting page of the window to
+// a frame: the bare fault round trip.
+type mapper struct{ p *Pmap }
+
+func (m mapper) HandleFault(f *Fault, onG0 bool) Resolution {
+	va := f.Addr &^ 0xfff
+	if m.p.Enter(va, targetFramesPA+(va-targetWindow), ProtRead|ProtWrite, MemNormal, Page4K, Accessed) != nil {
+		return Unhandled
+	}
+	return Retry
+}
+
+// TestTargetAbortPathAllocatesNothing counts heap allocations around
+// faults that the handler resolves by entering a page, and around Enter,
+// Protect and Remove.
+func TestTargetAbortPathAllocatesNothing(t *testing.T) {
+	e := newTargetEnv(t)
+	e.d.Register(mapper{e.p})
+	const pages = 256
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := uint32(0); i < pages; i++ {
+		probeLoad(targetWindow + i<<12)
+	}
+	e.p.Protect(targetWindow, targetWindow+pages<<12, ProtRead)
+	e.p.Remove(targetWindow, targetWindow+pages<<12)
+	runtime.ReadMemStats(&after)
+	if e.d.Counts[Retry] != pages {
+		t.Fatalf("%d faults resolved, want %d", e.d.Counts[Retry], pages)
+	}
+	if n := after.Mallocs - before.Mallocs; n != 0 {
+		t.Fatalf("%d heap allocations over %d faults, a Protect and a Remove", n, pages)
+	}
+}
+
+// BenchmarkTargetEnter enters one 4 KiB page with its TLB and cache
+// upkeep. Under QEMU with -icount shift=0 (make bench), ns/op counts
+// instructions.
+func BenchmarkTargetEnter(b *testing.B) {
+	e := newTargetEnv(b)
+	const pages = targetWindowMiB << 8
+	for i := 0; i < b.N; i++ {
+		k := uint32(i % pages)
+		if k == 0 && i > 0 {
+			b.StopTimer()
+			e.p.Remove(targetWindow, targetWindow+pages<<12)
+			b.StartTimer()
+		}
+		e.p.Enter(targetWindow+k<<12, targetFramesPA+k<<12, ProtRead|ProtWrite, MemNormal, Page4K, Accessed)
+	}
+}
+
+// BenchmarkTargetFaultRoundTrip takes a translation fault, whose handler
+// enters the page, and retries the load: exception entry, decode,
+// dispatch, Enter with upkeep, exception return.
+func BenchmarkTargetFaultRoundTrip(b *testing.B) {
+	e := newTargetEnv(b)
+	e.d.Register(mapper{e.p})
+	const pages = targetWindowMiB << 8
+	for i := 0; i < b.N; i++ {
+		k := uint32(i % pages)
+		if k == 0 && i > 0 {
+			b.StopTimer()
+			e.p.Remove(targetWindow, targetWindow+pages<<12)
+			b.StartTimer()
+		}
+		probeLoad(targetWindow + k<<12)
+	}
+}
+
+// BenchmarkTargetCopy4K is the reference: a 4 KiB copy between frames.
+func BenchmarkTargetCopy4K(b *testing.B) {
+	src := (*[4096]byte)(physPtr(targetFramesPA))
+	dst := (*[4096]byte)(physPtr(targetFramesPA + 4096))
+	for i := 0; i < b.N; i++ {
+		copy(dst[:], src[:])
+	}
+}
