@@ -18,7 +18,17 @@ type env struct {
 	mem  *FakeMem
 	mmu  *RecordingMMU
 	p    *Pmap
-	walk Walker
+	walk Walker // the tables as written
+	// hw, when set, walks as the hardware would (coherence_test.go);
+	// otherwise hwWalk uses walk.
+	hw func(va uint32, acc Access) (Translation, Fault, bool)
+}
+
+func (e *env) hwWalk(va uint32, acc Access) (Translation, Fault, bool) {
+	if e.hw != nil {
+		return e.hw(va, acc)
+	}
+	return e.walk.Walk(va, acc)
 }
 
 func newEnv(t testing.TB, mibs uint32, tables int) *env {

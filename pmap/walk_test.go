@@ -137,6 +137,16 @@ func (m *model) expect(va uint32, acc Access) (pa uint32, fs uint32) {
 }
 
 func TestPropertyWalkAgreesWithModel(t *testing.T) {
+	propertyTest(t, func(t testing.TB) *env { return newEnv(t, 2, 4) })
+}
+
+// The same sequences, walked as the hardware would (TLB and uncached
+// table walks, coherence_test.go): pmap's upkeep is enough.
+func TestPropertyUpkeepKeepsHardwareCoherent(t *testing.T) {
+	propertyTest(t, func(t testing.TB) *env { e, _ := newCoherentEnv(t, 2, 4); return e })
+}
+
+func propertyTest(t *testing.T, newE func(testing.TB) *env) {
 	const mibs = 2
 	const pages = mibs << 8
 	steps := 3000
@@ -144,7 +154,7 @@ func TestPropertyWalkAgreesWithModel(t *testing.T) {
 		steps = 500
 	}
 	for seed := uint64(1); seed <= 3; seed++ {
-		e := newEnv(t, mibs, 4)
+		e := newE(t)
 		m := &model{base: testWindow, pages: map[uint32]*modelPage{}}
 		r := rand.New(rand.NewPCG(seed, 42))
 		randVA := func() uint32 { return testWindow + uint32(r.IntN(pages))<<12 }
@@ -258,7 +268,7 @@ func TestPropertyWalkAgreesWithModel(t *testing.T) {
 			default: // touch: walk, upgrade on fault, walk again
 				va := randVA() + uint32(r.IntN(1024))*4
 				acc := Access(r.IntN(3))
-				_, f, ok := e.walk.Walk(va, acc)
+				_, f, ok := e.hwWalk(va, acc)
 				if !ok {
 					up := e.p.Upgrade(&f)
 					if up != 0 {
@@ -270,7 +280,7 @@ func TestPropertyWalkAgreesWithModel(t *testing.T) {
 					}
 				}
 				_, wantFS := m.expect(va&^0xfff, acc)
-				if _, f, ok := e.walk.Walk(va, acc); ok != (wantFS == 0) || !ok && f.FS() != wantFS {
+				if _, f, ok := e.hwWalk(va, acc); ok != (wantFS == 0) || !ok && f.FS() != wantFS {
 					t.Fatalf("seed %d step %d: touch %v %#x: ok %v fault %+v, model FS %05b", seed, step, acc, va, ok, f, wantFS)
 				}
 			}
@@ -284,7 +294,7 @@ func TestPropertyWalkAgreesWithModel(t *testing.T) {
 				va := testWindow + i<<12
 				for acc := Read; acc <= Execute; acc++ {
 					wantPA, wantFS := m.expect(va, acc)
-					tr, f, ok := e.walk.Walk(va+0x40, acc)
+					tr, f, ok := e.hwWalk(va+0x40, acc)
 					if wantFS == 0 && (!ok || tr.PA != wantPA+0x40) || wantFS != 0 && (ok || f.FS() != wantFS) {
 						t.Fatalf("seed %d step %d: %v %#x: ok %v pa %#x fault %+v; model pa %#x FS %05b",
 							seed, step, acc, va, ok, tr.PA, f, wantPA, wantFS)
