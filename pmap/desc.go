@@ -358,10 +358,10 @@ func (d L2Desc) Encode() (uint32, error) {
 			b2u(d.S)<<10 | uint32(d.AP>>2&1)<<9 | uint32(d.SBZ)<<6 |
 			uint32(d.AP&3)<<4 | d.Attr.C()<<3 | d.Attr.B()<<2 | 1, nil
 	case L2Small:
-		if d.Base&0xfff != 0 || d.SBZ != 0 {
-			if d.SBZ != 0 {
-				return 0, ErrDescField
-			}
+		if d.SBZ != 0 {
+			return 0, ErrDescField // a small page has no SBZ bits
+		}
+		if d.Base&0xfff != 0 {
 			return 0, ErrDescBase
 		}
 		return d.Base | b2u(d.NG)<<11 | b2u(d.S)<<10 | uint32(d.AP>>2&1)<<9 |

@@ -47,17 +47,18 @@
 //
 // DecodeData(DFSR, DFAR) and DecodePrefetch(IFSR, IFAR) give a Fault:
 // address, access (read, write, execute), kind (translation, access flag,
-// domain, permission, alignment, external, ...), level, raw status. The
-// abort hook, to be wired into TamaGo's exception handler by the board
-// glue, will: read the fault registers (ReadDFSR/ReadDFAR or
-// ReadIFSR/ReadIFAR), decode, and call Dispatcher.Dispatch, which hands
-// the fault to the one registered FaultHandler (vm). Retry returns from
-// the exception and the instruction runs again; Yield rewrites the saved
-// return PC (at SP_usr-4, ReadSPusr) to the fault-yield trampoline
-// (FaultYield, the faulting PC stored for it) so the goroutine yields
-// through runtime.asyncPreempt and retries when rescheduled; Unhandled
-// produces the fault report. A fault taken on g0 cannot yield: Dispatch
-// turns Yield into Unhandled there.
+// domain, permission, alignment, external, ...), level, raw status; they
+// are plain Go and allocate nothing. The abort hook (tamago builds only)
+// reads the fault registers (DataFault, PrefetchFault) and calls
+// Dispatcher.Dispatch, which hands the fault to the one registered
+// FaultHandler (vm) and returns its Resolution. Retry returns from the
+// exception and the instruction runs again; Yield redirects the return
+// through the fault-yield trampoline (YieldOnReturn: the goroutine yields
+// through runtime.asyncPreempt and retries when rescheduled); Unhandled
+// ends in the fault report (WriteReport). A fault taken on g0, or in a
+// goroutine without stack room to yield, cannot yield: Dispatch turns
+// Yield into Unhandled there, so a handler serves such faults
+// synchronously or lets them be reported.
 //
 // # Locking and re-entry
 //

@@ -150,8 +150,14 @@ func TestDispatcherOneHandler(t *testing.T) {
 	if d.Counts != [3]uint64{4, 1, 1} {
 		t.Errorf("counts %v", d.Counts)
 	}
-	h2 := &scriptedHandler{}
-	if old := d.Register(h2); old != h {
+	if old := d.Register(noopHandler{}); old != h {
 		t.Error("Register did not return the previous handler")
 	}
+	if n := testing.AllocsPerRun(100, func() { d.Dispatch(&f, false) }); n != 0 {
+		t.Errorf("Dispatch allocates %v", n)
+	}
 }
+
+type noopHandler struct{}
+
+func (noopHandler) HandleFault(*Fault, bool) Resolution { return Retry }
