@@ -26,7 +26,7 @@ TARGET_TIMEOUT ?= 5m
 FUZZTIME ?= 3s
 
 .PHONY: help deps tamago-check tools image qemu qemu-shell imx usbboot flash \
-	test test-host test-target test-runner test-imx fmt-check vet fuzz-short fuzz clean
+	test test-host test-target test-boot test-imx fmt-check vet fuzz-short fuzz clean
 
 help:
 	@echo "tamach make targets:"
@@ -94,7 +94,7 @@ flash: imx bin/flash
 	@if [[ -z "$(DEV)" ]]; then echo "usage: make flash DEV=/dev/sdX (a removable SD card, not a partition)" >&2; exit 1; fi
 	bin/flash $(BUILD)/tamach-usbarmory.imx "$(DEV)"
 
-test: fmt-check vet test-host fuzz-short test-target test-runner test-imx
+test: fmt-check vet test-host fuzz-short test-target test-boot test-imx
 	@echo "make test: all passed"
 
 fmt-check:
@@ -121,9 +121,12 @@ test-target: tamago-check bin/qemu-run
 	$(TARGET_ENV) $(TAMAGO) test -count=1 -timeout $(TARGET_TIMEOUT) -tags linkramsize \
 		-ldflags "$(TARGET_LDFLAGS)" -exec $(CURDIR)/bin/qemu-run $$pkgs
 
-test-runner: tamago-check
+# Host tests that build guests and boot them through the runner: the
+# runner's own tests (failing, panicking, hanging guests) and the fault
+# report of an unhandled abort.
+test-boot: tamago-check
 	@scripts/deps.sh qemu-system-arm
-	TAMACH_TARGET=1 go test -count=1 -run 'Target' -v ./qemu
+	TAMACH_TARGET=1 go test -count=1 -run '^TestTarget' -v $$(go list ./... | grep -v /testdata/)
 
 test-imx: imx
 	TAMACH_IMX=$(CURDIR)/$(BUILD)/tamach-usbarmory.imx TAMACH_IMX_ELF=$(CURDIR)/$(BUILD)/demo-usbarmory.elf \

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/usbarmory/tamago/arm"
 )
@@ -28,8 +29,6 @@ const (
 	// less room is treated as if on g0 (the fault must be served
 	// synchronously or is reported).
 	yieldRoom = 1024
-	// ExitUnhandledFault is the exit status after a fault report.
-	ExitUnhandledFault = 3
 )
 
 // abortHook is the state of the one installed hook: there is one exception
@@ -113,7 +112,11 @@ func reportAndExit(f *Fault, frame *[frameWords]uint32, s uint32) {
 	if start, end := runtime.TextRegion(); regs.PC&3 == 0 && uint64(regs.PC) >= uint64(start) && uint64(regs.PC)+4 <= uint64(end) {
 		word, ok = *(*uint32)(physPtr(regs.PC)), true
 	}
-	WriteReport(os.Stdout, f, &regs, word, ok, symbolize)
+	var b strings.Builder
+	WriteReport(&b, f, &regs, word, ok, symbolize)
+	// print, not os.Stdout: the file's write path defers, which is fatal
+	// on the system stack.
+	print(b.String())
 	os.Exit(ExitUnhandledFault)
 }
 

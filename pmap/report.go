@@ -8,6 +8,10 @@ import (
 	"golang.org/x/arch/arm/armasm"
 )
 
+// ExitUnhandledFault is the exit status of a program stopped by a fault
+// report (the abort hook, on the target).
+const ExitUnhandledFault = 3
+
 // Registers are the interrupted context of an abort: r0-r12 as the
 // exception entry saved them, the banked SP and LR of the interrupted mode,
 // the faulting PC (LR_abt less the exception's offset) and the saved
@@ -46,13 +50,16 @@ func Disassemble(word uint32, cpsr uint32) string {
 // at regs.PC, and ok says whether it could be read (a prefetch abort on an
 // unmapped PC cannot).
 //
-// It allocates: it runs only on the way to stopping the program.
+// It allocates: it runs only on the way to stopping the program. It
+// formats only basic types (no Stringer through fmt), because fmt defers
+// around Stringers and the abort hook runs on the system stack, where a
+// defer is fatal.
 func WriteReport(w io.Writer, f *Fault, regs *Registers, word uint32, ok bool, sym Symbolizer) {
 	what := "data abort"
 	if f.Access == Execute {
 		what = "prefetch abort"
 	}
-	fmt.Fprintf(w, "tamach: unhandled %s: %v at %#08x: %v fault", what, f.Access, f.Addr, f.Kind)
+	fmt.Fprintf(w, "tamach: unhandled %s: %s at %#08x: %s fault", what, f.Access.String(), f.Addr, f.Kind.String())
 	if f.Level != 0 {
 		fmt.Fprintf(w, ", level %d", f.Level)
 	}
