@@ -470,7 +470,7 @@ func (p *Pmap) rangeOp(start, end uint32, op int, prot Prot) {
 			continue
 		}
 		i0, i1 := va>>12&0xff, (stop-mib)>>12
-		var changed [4]uint64 // head indices of changed entries
+		var changed [8]uint32 // bitmap of the head indices of changed entries
 		nchanged := 0
 		lo, hi := uint32(256), uint32(0)
 		for i := i0; i < i1; {
@@ -499,7 +499,7 @@ func (p *Pmap) rangeOp(start, end uint32, op int, prot Prot) {
 				for k := i; k < i+cnt; k++ {
 					s.hw[k] = ne
 				}
-				changed[i>>6] |= 1 << (i & 63)
+				changed[i>>5] |= 1 << (i & 31)
 				nchanged++
 				lo, hi = min(lo, i), max(hi, i+cnt)
 			}
@@ -512,11 +512,10 @@ func (p *Pmap) rangeOp(start, end uint32, op int, prot Prot) {
 			if nchanged > tlbBatchLimit {
 				all = true
 			} else {
-				for w, bm := range changed {
-					for bm != 0 {
-						b := uint32(bits.TrailingZeros64(bm))
-						bm &= bm - 1
-						m.InvalidateTLB(mib | (uint32(w)*64+b)<<12)
+				for w := lo >> 5; w <= (hi-1)>>5; w++ {
+					for bm := changed[w]; bm != 0; bm &= bm - 1 {
+						b := uint32(bits.TrailingZeros32(bm))
+						m.InvalidateTLB(mib | (w<<5|b)<<12)
 					}
 				}
 			}
