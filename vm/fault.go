@@ -112,7 +112,7 @@ func (k *Kernel) faultLocked(f *pmap.Fault, onG0 bool) (pmap.Resolution, Reason,
 	case stWait:
 		return pmap.Yield, ReasonCannotWait, wake
 	case stNoMemory:
-		if onG0 {
+		if onG0 || !k.anyUnwiredLocked() {
 			return pmap.Unhandled, ReasonNoMemory, true
 		}
 		return pmap.Yield, ReasonNoMemory, true
@@ -136,4 +136,17 @@ func (k *Kernel) faultLocked(f *pmap.Fault, onG0 bool) (pmap.Resolution, Reason,
 		return pmap.Unhandled, ReasonKernel, wake
 	}
 	return pmap.Retry, ReasonNone, wake
+}
+
+// anyUnwiredLocked reports whether some frame could become free by waiting
+// (a page-out, or a page in transit): a page that is not wired. Only the
+// out-of-frames path scans.
+// Preconditions: k.mu is held.
+func (k *Kernel) anyUnwiredLocked() bool {
+	for i := range k.pool.frames {
+		if f := &k.pool.frames[i]; f.wire == 0 && f.flags&pgFree == 0 {
+			return true
+		}
+	}
+	return false
 }
