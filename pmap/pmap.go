@@ -239,7 +239,8 @@ func (p *Pmap) physOK(pa, n uint32) bool {
 // memory type mt. A mapping of the same size at va is replaced (keeping
 // its modified and referenced state when pa is unchanged); a mapping of
 // the other size inside the range is an error (ErrOverlap). prot must
-// allow read, write or execute; read is implied.
+// allow read, write or execute; read is implied. Device and
+// Strongly-ordered memory cannot be executable (ErrProt).
 func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags EnterFlags) error {
 	if p.busy {
 		return ErrBusy
@@ -260,6 +261,9 @@ func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 	attr, ok := mt.Attr()
 	if !ok {
 		return ErrMemType
+	}
+	if prot&ProtExec != 0 && attr.DeviceLike() {
+		return ErrProt // speculative fetches must never reach devices
 	}
 	if !p.physOK(pa, n) {
 		return ErrPhys
@@ -432,7 +436,8 @@ func (p *Pmap) Remove(start, end uint32) error {
 // Protect sets the protection of every mapped page in [start, end) to
 // prot (Mach pmap_protect; raising is allowed too: a page given write is
 // still mapped read-only until its first write unless it is modified).
-// ProtNone removes the pages, as Mach does.
+// ProtNone removes the pages, as Mach does. Device and Strongly-ordered
+// pages stay execute-never whatever prot says.
 func (p *Pmap) Protect(start, end uint32, prot Prot) error {
 	if p.busy {
 		return ErrBusy
@@ -541,10 +546,12 @@ func (p *Pmap) rangeOp(start, end uint32, op int, prot Prot) {
 // protectPTE returns e with the protection prot, updating its sw state.
 func protectPTE(e uint32, sw *uint8, prot Prot) uint32 {
 	xnBit := uint32(pteXNs)
+	attr := makeAttr(e>>6, e>>3, e>>2)
 	if e&3 == 1 {
 		xnBit = pteXNl
+		attr = makeAttr(e>>12, e>>3, e>>2)
 	}
-	if prot&ProtExec != 0 {
+	if prot&ProtExec != 0 && !attr.DeviceLike() {
 		e &^= xnBit
 	} else {
 		e |= xnBit
@@ -785,7 +792,9 @@ func (p *Pmap) Upgrade(f *Fault) Upgraded {
 		set |= pteAP0
 		up |= UpgradedReferenced
 	}
-	write := f.Access == Write && e&pteAP2 != 0 && s.sw[i]&swWrite != 0
+	// a cache maintenance operation by address reports WnR=1 but writes
+	// nothing (B4.1.52): it does not make the page modified
+	write := f.Access == Write && !f.CacheMaintenance() && e&pteAP2 != 0 && s.sw[i]&swWrite != 0
 	if write {
 		clr |= pteAP2
 		up |= UpgradedModified

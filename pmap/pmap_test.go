@@ -213,6 +213,8 @@ func TestEnterBadInputLeavesTablesUnchanged(t *testing.T) {
 		{"large straddles RAM end", w + 0x20000, testRAM + testRAMSize - 0x10000 + 0, ProtRead, MemNormal, Page64K, nil},
 		{"no protection", w + 0x2000, testRAM, ProtNone, MemNormal, Page4K, ErrProt},
 		{"unknown protection", w + 0x2000, testRAM, 8, MemNormal, Page4K, ErrProt},
+		{"executable device", w + 0x2000, testRAM, ProtRead | ProtExec, MemDevice, Page4K, ErrProt},
+		{"executable strongly-ordered", w + 0x2000, testRAM, ProtExec, MemStronglyOrdered, Page4K, ErrProt},
 		{"MemOther", w + 0x2000, testRAM, ProtRead, MemOther, Page4K, ErrMemType},
 		{"unknown type", w + 0x2000, testRAM, ProtRead, numMemTypes, Page4K, ErrMemType},
 		{"unknown size", w + 0x2000, testRAM, ProtRead, MemNormal, 2, ErrSize},
@@ -525,6 +527,36 @@ func TestMemoryTypesReachTheDescriptor(t *testing.T) {
 			t.Errorf("Lookup %v: %v", mt, m.Mem)
 		}
 	}
+}
+
+func TestDeviceMemoryStaysExecuteNever(t *testing.T) {
+	e := newEnv(t, 1, 2)
+	va := uint32(testWindow + 0x2000)
+	if err := e.p.Enter(va, testRAM, ProtRead|ProtWrite, MemDevice, Page4K, Accessed); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.Protect(va, va+0x1000, ProtAll); err != nil {
+		t.Fatal(err)
+	}
+	mustFault(t, &e.walk, va, Execute, FSPermissionPage)
+	if m, _ := e.p.Lookup(va); m.Prot != ProtRead|ProtWrite {
+		t.Errorf("Lookup prot %v", m.Prot)
+	}
+}
+
+// DCCMVAC on a page with the access flag clear reports WnR=1 and CM=1:
+// Upgrade sets the access flag and does not make the page modified.
+func TestUpgradeCacheMaintenanceIsNotAWrite(t *testing.T) {
+	e := newEnv(t, 1, 2)
+	va := uint32(testWindow + 0x2000)
+	if err := e.p.Enter(va, testRAM, ProtRead|ProtWrite, MemNormal, Page4K, 0); err != nil {
+		t.Fatal(err)
+	}
+	f := DecodeData(fsrCM|fsrWnR|FSAccessFlagPage, va)
+	if up := e.p.Upgrade(&f); up != UpgradedReferenced || e.p.IsModified(va) {
+		t.Errorf("Upgrade = %v, modified %v", up, e.p.IsModified(va))
+	}
+	mustFault(t, &e.walk, va, Write, FSPermissionPage)
 }
 
 func TestBusyPmapRefusesReentry(t *testing.T) {

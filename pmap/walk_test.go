@@ -183,7 +183,8 @@ func propertyTest(t *testing.T, newE func(testing.TB) *env) {
 				if size == Page64K {
 					n = 16
 				}
-				wantErr = prot == ProtNone
+				attr, _ := mt.Attr()
+				wantErr = prot == ProtNone || prot&ProtExec != 0 && attr.DeviceLike()
 				replace := m.pages[va]
 				for i := uint32(0); i < n; i++ {
 					if q := m.pages[va+i<<12]; q != nil && q.large != (size == Page64K) {
@@ -238,6 +239,9 @@ func propertyTest(t *testing.T, newE func(testing.TB) *env) {
 								delete(m.pages, v)
 							} else {
 								p.prot = prot
+								if a, _ := p.mt.Attr(); a.DeviceLike() {
+									p.prot &^= ProtExec
+								}
 								if h := m.head(v); h.wired && prot&ProtWrite != 0 {
 									h.modified = true
 								}
