@@ -162,8 +162,8 @@ func New(c Config) (*Pmap, error) {
 		}
 	}
 	l1pa, l1 := c.Mem.L1()
-	if l1 == nil || l1pa&0x3fff != 0 {
-		return nil, ErrConfig
+	if l1 == nil || l1pa&0x3fff != 0 || l1pa-c.Base < c.Size && l1pa >= c.Base {
+		return nil, ErrConfig // the L1 table must not be inside the window
 	}
 	p := &Pmap{
 		base: c.Base, size: c.Size, first: c.Base >> 20,
@@ -297,7 +297,9 @@ func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 			return ErrNoTable
 		}
 		t := p.mem.Table(tpa)
-		if t == nil || tpa&0x3ff != 0 {
+		if t == nil || tpa&0x3ff != 0 || p.inWindow(tpa, 1) {
+			// not table memory, or inside the window: touching it
+			// could fault
 			p.alloc.FreeTable(tpa)
 			return ErrNoTable
 		}

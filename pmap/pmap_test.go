@@ -123,6 +123,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		func(c *Config) { c.Domain = 16 },
 		func(c *Config) { c.CacheLine = 48 },
 		func(c *Config) { c.Phys = []Range{{0xf0000000, 0x20000000}} },
+		func(c *Config) { c.Base = testL1PA &^ 0xfffff }, // L1 table inside the window
 	}
 	for i, f := range bad {
 		c := good
@@ -246,6 +247,18 @@ func TestEnterBadInputLeavesTablesUnchanged(t *testing.T) {
 	}
 	e.check(t)
 	e3.check(t)
+
+	// an allocator handing out a table inside the window
+	mem, _ := NewFakeMem(testL1PA, testWindow+0x100000, 2)
+	p, err := New(Config{Base: testWindow, Size: 2 << 20, Phys: []Range{{testRAM, testRAMSize}},
+		Mem: mem, Alloc: mem, MMU: NewRecordingMMU(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1 := mem.l1
+	if err := p.Enter(w, testRAM, ProtRead, MemNormal, Page4K, 0); !errors.Is(err, ErrNoTable) || mem.l1 != l1 || mem.Free() != 2 {
+		t.Errorf("table inside the window: %v", err)
+	}
 }
 
 func TestRemoveAndProtectBadInputLeaveTablesUnchanged(t *testing.T) {
