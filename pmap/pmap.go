@@ -132,7 +132,7 @@ type Pmap struct {
 	mmu        MMU
 	phys       []Range
 	tableDesc  uint32 // L1 page-table descriptor bits other than the base
-	ng         bool
+	ngBits     uint32 // nG (bit 11) when NotGlobal
 	line       uint32
 	resident   int // mapped bytes / 4 KiB
 	wired      int // wired bytes / 4 KiB
@@ -172,7 +172,7 @@ func New(c Config) (*Pmap, error) {
 		mem: c.Mem, alloc: c.Alloc, mmu: c.MMU,
 		phys:      append([]Range(nil), c.Phys...),
 		tableDesc: uint32(c.Domain)<<5 | 1,
-		ng:        c.NotGlobal,
+		ngBits:    b2u(c.NotGlobal) << 11,
 		line:      line,
 	}
 	m := p.mmu
@@ -245,24 +245,26 @@ func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 	if p.busy {
 		return ErrBusy
 	}
-	n := size.Bytes()
-	if n == 0 {
+	if size > Page64K {
 		return ErrSize
 	}
-	if va&(n-1) != 0 || pa&(n-1) != 0 {
+	n := uint32(4096) << (4 * uint32(size)) // 4 KiB or 64 KiB
+	if (va|pa)&(n-1) != 0 {
 		return ErrAlign
 	}
 	if !p.inWindow(va, n) {
 		return ErrRange
 	}
-	if prot == ProtNone || prot&^ProtAll != 0 {
+	if prot-1 >= ProtAll { // ProtNone wraps around
 		return ErrProt
 	}
-	attr, ok := mt.Attr()
-	if !ok {
+	if mt-1 >= numMemTypes-1 { // MemOther wraps around
 		return ErrMemType
 	}
-	if prot&ProtExec != 0 && attr.DeviceLike() {
+	e := pteAttrBits[size][mt] | pa | p.ngBits
+	if prot&ProtExec == 0 {
+		e |= pteXNBit[size]
+	} else if mt == MemDevice || mt == MemStronglyOrdered {
 		return ErrProt // speculative fetches must never reach devices
 	}
 	if !p.physOK(pa, n) {
@@ -311,46 +313,39 @@ func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 	// Software state and AP bits.
 	sw := uint8(0)
 	if prot&ProtWrite != 0 {
-		sw |= swWrite
+		sw = swWrite
 	}
 	if flags&Wired != 0 {
 		sw |= swWired
 		flags |= Accessed | Written
+		p.wired += int(cnt)
 	}
-	if old != 0 {
-		if old&^0xfff&^(n-1) == pa {
+	if old == 0 {
+		s.n += uint16(cnt)
+		p.resident += int(cnt)
+	} else {
+		if old&^(n-1) == pa {
 			// same frame: keep what was learnt about it
 			sw |= s.sw[idx] & swModified
-			if old&pteAP0 != 0 {
-				flags |= Accessed
-			}
+			flags |= EnterFlags(old>>4&1) * Accessed // AP[0]
 		}
 		if s.sw[idx]&swWired != 0 {
 			p.wired -= int(cnt)
 		}
-	} else {
-		s.n += uint16(cnt)
-		p.resident += int(cnt)
 	}
-	if sw&swWrite != 0 && flags&Written != 0 {
+	if flags&Written != 0 && sw&swWrite != 0 {
 		sw |= swModified
 	}
-	ap := APReadOnly
 	if flags&Accessed != 0 {
-		ap |= APAccessFlag
+		e |= pteAP0
 	}
-	if sw&(swWrite|swModified) == swWrite|swModified {
-		ap &^= APReadOnly
+	if sw&(swWrite|swModified) != swWrite|swModified {
+		e |= pteAP2
 	}
-	if sw&swWired != 0 {
-		p.wired += int(cnt)
-	}
-	xn := prot&ProtExec == 0
 	s.sw[idx] = sw
 	if cnt == 1 {
-		s.hw[idx] = smallPTE(pa, attr, ap, xn, p.ng)
+		s.hw[idx] = e
 	} else {
-		e := largePTE(pa, attr, ap, xn, p.ng)
 		for i := idx; i < idx+16; i++ {
 			s.hw[i] = e
 		}
@@ -385,6 +380,21 @@ func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 	p.busy = false
 	return nil
 }
+
+// pteAttrBits holds, per page size and memory type, the bits of a page
+// descriptor other than the base, AP, XN and nG: the kind and TEX/C/B.
+// pteXNBit is the XN bit per page size.
+var (
+	pteAttrBits = func() (t [2][numMemTypes]uint32) {
+		for mt := MemStronglyOrdered; mt < numMemTypes; mt++ {
+			a := memTypeAttr[mt]
+			t[Page4K][mt] = smallPTE(0, a, 0, false, false)
+			t[Page64K][mt] = largePTE(0, a, 0, false, false)
+		}
+		return t
+	}()
+	pteXNBit = [2]uint32{pteXNs, pteXNl}
+)
 
 // checkRange validates [start, end) for Remove and Protect: 4 KiB
 // aligned, inside the window, not splitting a large page.

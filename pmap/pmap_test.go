@@ -542,6 +542,24 @@ func TestMemoryTypesReachTheDescriptor(t *testing.T) {
 	}
 }
 
+func TestNotGlobalSetsNG(t *testing.T) {
+	for _, ng := range []bool{false, true} {
+		mem, _ := NewFakeMem(testL1PA, testTablesPA, 2)
+		p, err := New(Config{Base: testWindow, Size: 1 << 20, Phys: []Range{{testRAM, testRAMSize}},
+			Mem: mem, Alloc: mem, MMU: NewRecordingMMU(0), NotGlobal: ng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Enter(testWindow, testRAM, ProtRead, MemNormal, Page4K, 0)
+		p.Enter(testWindow+0x10000, testRAM, ProtRead, MemNormal, Page64K, 0)
+		t2 := mem.Table(mem.l1[testWindow>>20] &^ 0x3ff)
+		if t2 == nil || DecodeL2(t2[0]).Kind != L2Small || DecodeL2(t2[31]).Kind != L2Large ||
+			DecodeL2(t2[0]).NG != ng || DecodeL2(t2[16]).NG != ng || DecodeL2(t2[31]).NG != ng {
+			t.Errorf("NotGlobal %v: descriptors %#x %#x", ng, t2[0], t2[16])
+		}
+	}
+}
+
 func TestDeviceMemoryStaysExecuteNever(t *testing.T) {
 	e := newEnv(t, 1, 2)
 	va := uint32(testWindow + 0x2000)
