@@ -76,8 +76,10 @@
 // abort never interrupts a Pmap method; as a guard, a method entered
 // while another is in progress on the same Pmap returns ErrBusy (or does
 // nothing). pmap methods must not be called from other interrupt
-// handlers. No method allocates on the heap; TableAllocator and MMU
-// implementations must not either.
+// handlers. Enter, Remove, Protect, Upgrade, Lookup, Extract, the
+// Is/Clear methods, SetWired and the fault decoders allocate nothing
+// (tests check it); TableAllocator and MMU implementations must not
+// allocate either. New, Destroy and CheckInvariants may.
 //
 // # Invariants (CheckInvariants)
 //
