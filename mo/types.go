@@ -30,13 +30,14 @@ func CheckPageSize(ps Size) error {
 
 // CheckRange returns KernInvalidArgument unless [offset, offset+length) is a
 // non-empty range whose ends are multiples of pageSize, that does not wrap
-// around, and that lies within an object of objectSize bytes. pageSize must
-// already satisfy CheckPageSize.
+// around, and that lies within an object of objectSize bytes. A pageSize
+// that is not a power of two makes every range invalid.
 func CheckRange(offset Offset, length Size, pageSize, objectSize Size) error {
 	mask := uint64(pageSize) - 1
 	end := uint64(offset) + uint64(length)
 	switch {
-	case length == 0,
+	case pageSize == 0, uint64(pageSize)&mask != 0,
+		length == 0,
 		uint64(offset)&mask != 0,
 		uint64(length)&mask != 0,
 		end < uint64(offset),

@@ -468,15 +468,16 @@ func (k *KernelControl) init(pageSize mo.Size) error {
 
 // request sends DataRequest for the range and marks its pages pending.
 func (k *KernelControl) request(offset mo.Offset, length mo.Size, access mo.Prot) error {
+	valid := mo.CheckRange(offset, length, k.pageSize, k.size) == nil
 	k.mu.Lock()
-	if mo.CheckRange(offset, length, k.pageSize, k.size) == nil {
+	if valid {
 		for off := offset; off < offset+mo.Offset(length); off += mo.Offset(k.pageSize) {
 			k.pending[off] = true
 		}
 	}
 	k.mu.Unlock()
 	err := k.call(mo.OpDataRequest, offset, length, func(s mo.Seqno) error { return k.obj.DataRequest(s, k, offset, length, access) })
-	if !mo.Accepted(err) {
+	if valid && !mo.Accepted(err) {
 		k.mu.Lock()
 		for off := offset; off < offset+mo.Offset(length); off += mo.Offset(k.pageSize) {
 			delete(k.pending, off)

@@ -83,6 +83,13 @@ func (p *pagerRun) script(script []byte) {
 			off = mo.Offset(a)<<9 | mo.Offset(next())
 			length = mo.Size(b&0x3f) << 9
 		}
+		if k.state == ctlNew {
+			// A call on a control that never had init: refused, and it
+			// uses no seqno of that control.
+			err := p.obj.DataRequest(0, k, off, length, mo.ProtRead)
+			p.verdict(k, mo.OpDataRequest, false, err)
+			continue
+		}
 		live := k.state == ctlLive
 		good := live && mo.CheckRange(off, length, ps, p.cfg.Size) == nil
 		switch sel & 7 {
