@@ -34,6 +34,11 @@ import (
 	"github.com/tamach/tamach/mo"
 )
 
+// Precious pages: the pager keeps its own copy of every page even when it
+// supplies it precious, so a precious page coming back clean carries nothing
+// new and is only counted; what precious buys here is that kernels report
+// every page they let go, which the counters show.
+
 // Config describes an Object.
 type Config struct {
 	// Size is the object's size, a non-zero multiple of mo.MinPageSize.
@@ -237,8 +242,9 @@ func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, le
 	return ctl.LockRequest(offset, length, mo.ReturnNone, false, mo.ProtNone, false)
 }
 
-// DataReturn implements mo.Object: the data is copied into the arena before
-// the call returns.
+// DataReturn implements mo.Object: dirty data is copied into the arena
+// before the call returns; clean (precious) pages are only counted, since
+// the pager kept its copy.
 func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte, dirty, kernelCopy bool) error {
 	k, err := o.enter(seqno, ctl)
 	if err != nil {
@@ -249,9 +255,12 @@ func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, da
 		return err
 	}
 	o.mu.Lock()
-	copy(o.arena[offset:], data)
 	o.Returns++
-	if !dirty {
+	if dirty {
+		copy(o.arena[offset:], data)
+	} else {
+		// A clean precious page: the arena holds the same data, or newer
+		// data returned dirty by another kernel, which must not be undone.
 		o.PreciousReturns++
 	}
 	o.mu.Unlock()
