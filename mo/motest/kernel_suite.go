@@ -36,6 +36,14 @@ type Region interface {
 	Unmap() error
 }
 
+// Syncer is implemented by a Region that can synchronise a range (msync
+// with VM_SYNC_SYNCHRONOUS): return its dirty pages, send synchronize, and
+// wait for synchronize_completed. The SynchronizeIsCompleted scenario needs
+// it and passes trivially without it.
+type Syncer interface {
+	Sync(off int64, n int) error
+}
+
 // KernelConfig describes a kernel to TestKernel.
 type KernelConfig struct {
 	// New makes a fresh kernel with the page size.
@@ -521,6 +529,95 @@ var kernelScenarios = []kernelScenario{
 		r.read(reg, 0, int(4*r.ps), RuleLockRequest)
 		if r.p.count(0, mo.OpDataRequest) != before {
 			r.fail(RuleLockRequest, "lock_request without should_flush dropped pages")
+		}
+	}},
+	{"WriteToLockedPageSendsDataUnlock", func(r *kernelRun) {
+		// Pages supplied with a write lock read freely; a write sends
+		// data_unlock, which the scripted pager answers with lock_request
+		// lifting the lock, and the write then completes.
+		r.p.setRespond(func(c Call) error {
+			if c.Op == mo.OpDataRequest {
+				c.Ctl.DataSupply(c.Offset, r.p.data(c.Offset, c.Size), mo.ProtWrite, false, false)
+			}
+			return nil
+		})
+		reg := r.mapObj(r.kernel(r.ps))
+		r.read(reg, 0, int(r.ps), RuleLockRequest)
+		if n := r.p.count(0, mo.OpDataUnlock); n != 0 {
+			r.fail(RuleLockRequest, "a read of a write-locked page sent %d data_unlock", n)
+		}
+		d := pattern(int(r.ps), 0x91)
+		r.write(reg, 0, d)
+		from := 0
+		u := r.p.waitCall(&from, "data_unlock", func(c Call) bool { return c.Op == mo.OpDataUnlock })
+		if u.Offset != 0 || u.Prot&mo.ProtWrite == 0 {
+			r.fail(RuleLockRequest, "data_unlock %v asks for %v, want write at 0", u, u.Prot)
+		}
+		res := r.wait(goRead(reg, 0, int(r.ps)), "read after unlock")
+		if !bytes.Equal(res.data, d) {
+			r.fail(RuleLockRequest, "the write after data_unlock did not land")
+		}
+	}},
+	{"RepliesAreSent", func(r *kernelRun) {
+		// data_supply, lock_request and change_attributes with reply set
+		// are answered with supply_completed, lock_completed and
+		// change_completed; get_attributes reports the change.
+		reg := r.mapObj(r.kernel(r.ps))
+		from := 0
+		ch := goRead(reg, mo.Offset(7*r.ps), 8)
+		c := r.request(&from, mo.Offset(7*r.ps))
+		if err := c.Ctl.DataSupply(c.Offset, r.p.data(c.Offset, c.Size), mo.ProtNone, false, true); err != nil {
+			r.fail(RuleAnswersRefused, "data_supply with reply refused: %v", err)
+		}
+		r.p.waitCall(&from, "supply_completed", func(x Call) bool { return x.Op == mo.OpSupplyCompleted && x.Offset == c.Offset })
+		r.wait(ch, "read")
+		attr := mo.Attributes{MayCache: false, CopyStrategy: mo.CopyCall, ClusterSize: 2 * r.ps}
+		if err := c.Ctl.ChangeAttributes(attr, true); err != nil {
+			r.fail(RuleAnswersRefused, "change_attributes refused: %v", err)
+		}
+		r.p.waitCall(&from, "change_completed", func(x Call) bool { return x.Op == mo.OpChangeCompleted })
+		if got, err := c.Ctl.GetAttributes(); err != nil || got != attr {
+			r.fail(RuleAnswersRefused, "get_attributes = %+v, %v; want %+v", got, err, attr)
+		}
+		if err := c.Ctl.ChangeAttributes(mo.Attributes{CopyStrategy: 99}, false); !errors.Is(err, mo.KernInvalidArgument) {
+			r.fail(RuleAnswersRefused, "change_attributes with an unknown copy strategy: got %v, want KERN_INVALID_ARGUMENT", err)
+		}
+		if err := c.Ctl.LockRequest(0, r.ps, mo.ReturnNone, false, mo.ProtNone, true); err != nil {
+			r.fail(RuleLockRequest, "lock_request refused: %v", err)
+		}
+		r.p.waitCall(&from, "lock_completed", func(x Call) bool { return x.Op == mo.OpLockCompleted })
+	}},
+	{"SynchronizeIsCompleted", func(r *kernelRun) {
+		r.syncPager(false)
+		reg := r.mapObj(r.kernel(r.ps))
+		sy, ok := reg.(Syncer)
+		if !ok {
+			return
+		}
+		r.read(reg, 0, int(2*r.ps), RuleAnswerEachRequest)
+		d := pattern(int(r.ps), 0xa1)
+		r.write(reg, mo.Offset(r.ps), d)
+		from := r.p.mark()
+		done := make(chan error, 1)
+		go func() { done <- sy.Sync(0, int(2*r.ps)) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				r.fail(RuleSynchronize, "sync: %v", err)
+			}
+		case <-time.After(r.timeout):
+			r.fail(RuleSynchronize, "sync did not finish within %v", r.timeout)
+		}
+		ret := r.p.waitCall(&from, "data_return of the dirty page", func(c Call) bool { return c.Op == mo.OpDataReturn })
+		sc := r.p.waitCall(&from, "synchronize", func(c Call) bool { return c.Op == mo.OpSynchronize })
+		if ret.Offset != mo.Offset(r.ps) || !ret.Dirty || !bytes.Equal(ret.Data[:r.ps], d) || sc.Seqno < ret.Seqno {
+			r.fail(RuleSynchronize, "synchronize %v after data_return %v: want the dirty page returned first", sc, ret)
+		}
+		if sc.Offset != 0 || sc.Size != 2*r.ps {
+			r.fail(RuleSynchronize, "synchronize %v, want offset 0 size %#x", sc, 2*r.ps)
+		}
+		if err := ret.Ctl.SynchronizeCompleted(0, r.ps); err == nil {
+			r.fail(RuleSynchronize, "a synchronize_completed that answers nothing was accepted")
 		}
 	}},
 	{"DestroyIsFollowedByTerminate", func(r *kernelRun) {

@@ -90,6 +90,7 @@ type object struct {
 	inflight int
 	pages    map[mo.Offset]*page
 	attr     mo.Attributes
+	syncs    map[mo.Offset]mo.Size // synchronize sent, completion not received
 }
 
 type pageState uint8
@@ -186,7 +187,7 @@ func (k *Kernel) Map(obj mo.Object, size mo.Size) (*Region, error) {
 		return &Region{o: o}, nil
 	}
 	k.nextObj++
-	o = &object{k: k, obj: obj, id: k.nextObj, size: size, maps: 1, pages: make(map[mo.Offset]*page)}
+	o = &object{k: k, obj: obj, id: k.nextObj, size: size, maps: 1, pages: make(map[mo.Offset]*page), syncs: make(map[mo.Offset]mo.Size)}
 	k.objects[obj] = o
 	k.mu.Unlock()
 	err := o.call(mo.OpInit, 0, k.pageSize, func(s mo.Seqno) error { return obj.Init(s, o, k.pageSize) })
@@ -567,6 +568,14 @@ func (o *object) ChangeAttributes(attr mo.Attributes, reply bool) error {
 		o.attr = attr
 	}
 	k.mu.Unlock()
+	var fl mo.EventFlags
+	if attr.MayCache {
+		fl |= mo.FlagMayCache
+	}
+	if reply {
+		fl |= mo.FlagReply
+	}
+	k.record(o, mo.Event{Op: mo.OpChangeAttributes, Size: attr.ClusterSize, Policy: uint8(attr.CopyStrategy), Flags: fl, Result: mo.ReturnOf(err)})
 	if err == nil && reply {
 		o.call(mo.OpChangeCompleted, 0, 0, func(s mo.Seqno) error { return o.obj.ChangeCompleted(s, o, attr) })
 	}
@@ -633,11 +642,76 @@ func (o *object) Ready(attr mo.Attributes) error {
 	return err
 }
 
-// SynchronizeCompleted implements mo.Control.
+// SynchronizeCompleted implements mo.Control. A completion that matches no
+// synchronize in progress is refused.
 func (o *object) SynchronizeCompleted(offset mo.Offset, length mo.Size) error {
 	k := o.k
 	k.mu.Lock()
 	err := o.checkAnswerLocked(offset, length)
+	if err == nil {
+		if l, ok := o.syncs[offset]; !ok || l != length {
+			k.Refused++
+			err = mo.KernInvalidArgument
+		} else {
+			delete(o.syncs, offset)
+			k.cond.Broadcast()
+		}
+	}
 	k.mu.Unlock()
+	k.record(o, mo.Event{Op: mo.OpSynchronizeCompleted, Offset: offset, Size: length, Result: mo.ReturnOf(err)})
 	return err
+}
+
+// Sync returns the dirty pages of the range (keeping them resident), sends
+// synchronize and waits for synchronize_completed (msync with
+// VM_SYNC_SYNCHRONOUS).
+func (r *Region) Sync(off int64, n int) error {
+	o := r.o
+	k := o.k
+	ps := int64(k.pageSize)
+	start := mo.Offset(off &^ (ps - 1))
+	end := mo.Offset((off + int64(n) + ps - 1) &^ (ps - 1))
+	if off < 0 || n <= 0 || uint64(end) > uint64(o.size) {
+		return mo.KernInvalidArgument
+	}
+	for p := start; p < end; p += mo.Offset(ps) {
+		k.mu.Lock()
+		pg := o.pages[p]
+		if pg == nil || pg.state != pageResident || !pg.dirty {
+			k.mu.Unlock()
+			continue
+		}
+		pg.dirty = false
+		data := append([]byte(nil), pg.data...)
+		k.mu.Unlock()
+		if err := o.dataReturn(p, data, true, true); err != nil {
+			return err
+		}
+	}
+	length := mo.Size(end - start)
+	k.mu.Lock()
+	if _, busy := o.syncs[start]; busy {
+		k.mu.Unlock()
+		return mo.KernAborted
+	}
+	o.syncs[start] = length
+	k.mu.Unlock()
+	err := o.call(mo.OpSynchronize, start, length, func(s mo.Seqno) error {
+		return o.obj.Synchronize(s, o, start, length, mo.SyncSynchronous)
+	})
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !mo.Accepted(err) {
+		delete(o.syncs, start)
+		return err
+	}
+	for {
+		if _, ok := o.syncs[start]; !ok {
+			return nil
+		}
+		if o.state == objTerminated || o.state == objDestroyed {
+			return mo.KernTerminated
+		}
+		k.cond.Wait()
+	}
 }

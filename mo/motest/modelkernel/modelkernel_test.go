@@ -66,3 +66,6 @@ func TestFlawedKernelsFailNamingTheRule(t *testing.T) {
 		})
 	}
 }
+
+// Sync is forwarded so that the SynchronizeIsCompleted scenario runs.
+var _ motest.Syncer = (*Region)(nil)
