@@ -14,11 +14,18 @@
 //
 //   - A kernel must not hold a lock across a call into an Object that the
 //     same object's Control methods take: the pager may call back inside.
+//   - Likewise a pager must not hold a lock, or its turn in a Sequencer,
+//     across a call on a Control: the kernel may call the object back from
+//     inside it (a kernel carries out LockRequest inside the call, sending
+//     DataReturn for the pages it flushes, then LockCompleted).
 //   - A kernel may make calls on one object from several goroutines at once.
 //     Each call carries its Seqno so that a pager can serve them in order;
 //     Sequencer does that.
 //
 // # What an Object method's error means
+//
+// Results are nil or a Return; KernSuccess is never returned as an error
+// value (Return.Err maps it to nil), so err != nil keeps its usual meaning.
 //
 // nil (KERN_SUCCESS) or MigNoReply: the call was taken; an answer, where the
 // call expects one, comes inside the call or later. Any other error: the call

@@ -190,7 +190,10 @@ func (e *Event) AppendText(b []byte) []byte {
 	return append(b, e.Result.Name()...)
 }
 
-// Trace is a fixed ring of the most recent calls. Record allocates nothing,
+// Trace is a fixed ring of the most recent calls. The recorder (usually
+// the kernel, which sees both directions) records a call when it returns,
+// with its result, so an answer given inside a call comes before the call
+// in the trace; Seqno restores the order of kernel-to-pager calls. Record allocates nothing,
 // and a nil *Trace records nothing, so tracing can be left in place and
 // switched off by leaving the pointer nil. A Trace is safe for concurrent
 // use.
