@@ -46,6 +46,7 @@ type Flaws struct {
 	DropsPrecious       bool // precious pages dropped on eviction
 	CallsAfterTerminate bool // one more data_request after terminate
 	TerminateOnEveryMap bool // init again for every mapping
+	AcceptsUnrequested  bool // data_supply for pages not waiting overwrites them
 }
 
 // Kernel is one model kernel. Several may map one object.
@@ -429,6 +430,10 @@ func (o *object) answerLocked(offset mo.Offset, length mo.Size) error {
 		return mo.KernTerminated
 	}
 	for off := offset; off < offset+mo.Offset(length); off += mo.Offset(o.k.pageSize) {
+		if o.k.flaws.AcceptsUnrequested {
+			o.pages[off] = &page{state: pageAbsent}
+			continue
+		}
 		if p := o.pages[off]; p == nil || p.state != pageAbsent {
 			o.k.Refused++
 			return mo.KernInvalidArgument

@@ -53,6 +53,7 @@ func TestFlawedKernelsFailNamingTheRule(t *testing.T) {
 		{"DropsPrecious", Flaws{DropsPrecious: true}, "DataReturnOnlyDirtyOrPrecious", motest.RuleDataReturnOnlyDirtyOrPrec},
 		{"CallsAfterTerminate", Flaws{CallsAfterTerminate: true}, "NoCallAfterTerminate", motest.RuleNoCallAfterTerminate},
 		{"TerminateOnEveryMap", Flaws{TerminateOnEveryMap: true}, "InitOncePerKernelWithItsPageSize", motest.RuleInitOncePerKernel},
+		{"AcceptsUnrequested", Flaws{AcceptsUnrequested: true}, "AnsweredTwiceIsRefused", motest.RuleAnswersRefused},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := motest.RunKernelScenario(config(c.f), c.scenario)
