@@ -17,6 +17,25 @@
 // the rule (the Rule* constants), so a failing test says what was broken, not
 // only where.
 //
+// Pager scenarios (PagerScenarios): InitOncePerKernelWithItsPageSize,
+// InitErrorDropsControl, DataRequestAnsweredOnce, BadInputRefused,
+// DataReturnOnlyDirtyOrPrecious, PageMayBeRequestedAgainAfterDataReturn,
+// SynchronizeIsCompleted, NoCallAfterTerminate, DestroyIsFollowedByTerminate,
+// FlushWithWriteLockBeforeDestroyReturnsDirtyData. Default-pager scenarios:
+// CreateActsAsInit, BackingStoreDeleteReturnCodes. Kernel scenarios
+// (KernelScenarios): InitOncePerKernelWithItsPageSize,
+// InitErrorDropsControl, ReadyAnsweredLater, AnsweredInsideCall,
+// AnsweredLater, AnsweredOutOfOrder, AnsweredTwiceIsRefused,
+// AnsweredWithError, NeverAnsweredBlocksOnlyItsPage, WrongSizeIsRefused,
+// DataReturnOnlyDirtyOrPrecious, PageMayBeRequestedAgainAfterDataReturn,
+// LockRequestReturnsAndReplies, WriteToLockedPageSendsDataUnlock,
+// RepliesAreSent, SynchronizeIsCompleted, DestroyIsFollowedByTerminate,
+// FlushWithWriteLockBeforeDestroyReturnsDirtyData, NoCallAfterTerminate.
+// RunCallScript turns fuzz input into calls on a pager.
+//
+// Locking: a scripted kernel's or pager's mutex is a leaf, never held while
+// calling the other side, since either side may call back inside a call.
+//
 // Nothing waits on time to make progress: scenarios synchronise on channels
 // and on Quiescer. A deadline (Config.Timeout) only turns a missing answer
 // into a violation instead of a hang.
