@@ -118,7 +118,7 @@ test-target: tamago-check bin/qemu-run
 	@scripts/deps.sh qemu-system-arm
 	@pkgs="$(TARGET_PKGS)"; [[ -n "$$pkgs" ]] || { echo "no on-target tests found" >&2; exit 1; }; \
 	echo "on-target tests in QEMU: $$pkgs"; \
-	$(TARGET_ENV) $(TAMAGO) test -count=1 -timeout $(TARGET_TIMEOUT) -tags linkramsize \
+	$(TARGET_ENV) $(TAMAGO) test -count=1 -v -timeout $(TARGET_TIMEOUT) -tags linkramsize \
 		-ldflags "$(TARGET_LDFLAGS)" -exec $(CURDIR)/bin/qemu-run $$pkgs
 
 # Host tests that build guests and boot them through the runner: the
