@@ -1,0 +1,126 @@
+// Package store is the backing storage of tamach's pagers: one small
+// interface, Store, an array of fixed-size page slots that can be read,
+// written and synced, and its implementations.
+//
+//   - RAM: a plain byte slice. On the target it is the region the board
+//     reserves for paging; here it is whatever slice the caller gives.
+//   - File: an os.File with a small header, for host tests and tools.
+//   - Sealed: a wrapper that encrypts and authenticates every page with
+//     AES-GCM, binding the slot and a per-slot version kept in RAM, so that
+//     a tampered, swapped or replayed page reads as ErrAuth, never as
+//     wrong data.
+//   - Faulty: a wrapper that fails reads and writes on a schedule, writes
+//     short, or reports the store full, for tests of what a pager does
+//     with each failure.
+//
+// # Errors
+//
+// A failed ReadPage leaves p with unspecified contents and returns an
+// error; a pager turns it into data_error for that page. A failed
+// WritePage may have written part of the slot (a short write), so the
+// slot's old contents are lost but its new contents are not there either:
+// a pager that gets an error from WritePage must treat the page as not
+// stored and refuse the page-out, so that the kernel keeps it dirty. The
+// error values below can be tested with errors.Is.
+//
+// # Allocation and blocking
+//
+// ReadPage and WritePage allocate nothing on any implementation here (File
+// makes system calls, which is why it is a host store). RAM and Sealed over
+// RAM never block, so a pager may call them with its own lock held.
+//
+// # Concurrency
+//
+// Every Store here is safe for concurrent use; calls on distinct slots of
+// RAM run in parallel, Sealed and Faulty serialise their calls with a
+// mutex of their own (a leaf: nothing is called with it held but the
+// inner store).
+package store
+
+import "errors"
+
+// Store is an array of Pages() slots of PageSize() bytes each.
+type Store interface {
+	// PageSize is the size of a slot in bytes.
+	PageSize() int
+	// Pages is the number of slots.
+	Pages() uint64
+	// ReadPage reads slot into p, which is PageSize() bytes long.
+	ReadPage(slot uint64, p []byte) error
+	// WritePage writes p, PageSize() bytes long, into slot.
+	WritePage(slot uint64, p []byte) error
+	// Sync makes every completed WritePage stable.
+	Sync() error
+}
+
+// Errors of the stores.
+var (
+	// ErrRange: a slot beyond Pages() or a buffer of the wrong size.
+	ErrRange = errors.New("store: slot out of range or buffer not one page")
+	// ErrIO: the device failed the transfer.
+	ErrIO = errors.New("store: i/o error")
+	// ErrShortWrite: only part of the page reached the device.
+	ErrShortWrite = errors.New("store: short write")
+	// ErrFull: the device has no room for the write.
+	ErrFull = errors.New("store: no space left on the device")
+	// ErrAuth: a sealed page failed authentication (tampered, swapped or
+	// replayed), or a slot was read that was never written.
+	ErrAuth = errors.New("store: page failed authentication")
+	// ErrFormat: a store's header is malformed.
+	ErrFormat = errors.New("store: malformed header")
+)
+
+// check returns ErrRange unless slot is below pages and p is ps bytes.
+func check(slot, pages uint64, p []byte, ps int) error {
+	if slot >= pages || len(p) != ps {
+		return ErrRange
+	}
+	return nil
+}
+
+// RAM is a store over a byte slice: slot i is mem[i*ps : (i+1)*ps].
+type RAM struct {
+	mem   []byte
+	ps    int
+	pages uint64
+}
+
+var _ Store = (*RAM)(nil)
+
+// NewRAM returns a store over mem with slots of pageSize bytes; a tail of
+// mem shorter than a page is not used. pageSize must be positive.
+func NewRAM(mem []byte, pageSize int) (*RAM, error) {
+	if pageSize <= 0 {
+		return nil, ErrRange
+	}
+	return &RAM{mem: mem, ps: pageSize, pages: uint64(len(mem) / pageSize)}, nil
+}
+
+// PageSize implements Store.
+func (r *RAM) PageSize() int { return r.ps }
+
+// Pages implements Store.
+func (r *RAM) Pages() uint64 { return r.pages }
+
+// ReadPage implements Store.
+func (r *RAM) ReadPage(slot uint64, p []byte) error {
+	if err := check(slot, r.pages, p, r.ps); err != nil {
+		return err
+	}
+	off := int(slot) * r.ps
+	copy(p, r.mem[off:off+r.ps])
+	return nil
+}
+
+// WritePage implements Store.
+func (r *RAM) WritePage(slot uint64, p []byte) error {
+	if err := check(slot, r.pages, p, r.ps); err != nil {
+		return err
+	}
+	off := int(slot) * r.ps
+	copy(r.mem[off:off+r.ps], p)
+	return nil
+}
+
+// Sync implements Store; RAM is always stable.
+func (r *RAM) Sync() error { return nil }
