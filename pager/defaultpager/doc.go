@@ -1,0 +1,107 @@
+// Package defaultpager is tamach's default pager: the pager of anonymous
+// memory (mo.DefaultPager, memory_object_create) and of objects a task asks
+// it to create (default_pager_object_create), keeping their pages in
+// backing stores that can be added and deleted at run time
+// (default_pager_backing_store_create, _delete, _info, add_segment) and
+// reporting on itself (default_pager_info, default_pager_objects,
+// default_pager_object_pages).
+//
+// # Stores, segments and slots
+//
+// A backing store has a priority and a cluster size and is made of
+// segments, each a store.Store of slots of the pager's page size (Config
+// PageSize, 4 KiB unless told). Adding a Store that already is a segment
+// is refused: it would overlap an existing partition. Each segment keeps a
+// bitmap of used slots (a set bit is a used slot; bits past its end are
+// set), its free count and a scan hint; each store the sum of its
+// segments' free counts. An object keeps one 8-byte reference per page of
+// the pager's page size, allocated at creation: zero for a page never
+// stored, otherwise the segment's number (plus one) and the slot.
+//
+// A kernel's page size is a multiple of the pager's: a 64 KiB kernel's page
+// is sixteen 4 KiB pages, stored one slot each. Its sub-pages never stored
+// read as zeros; a page none of whose sub-pages were stored is answered
+// with data_unavailable.
+//
+// # Slot allocation and clustering
+//
+// A page that has no slot gets one in the store of highest priority with a
+// free slot (the first created among equals). Within it, clustering keeps
+// an object's neighbouring pages in neighbouring slots, as Mach's default
+// pager did with its clusters: the object's pages are grouped into
+// clusters of the store's cluster size (a power of two, at most 64 pages;
+// 0 asks for DefaultClusterPages). A page whose cluster already has a page
+// in that store takes the slot at the same distance from it, if free;
+// otherwise the first free cluster-aligned run of cluster-size slots
+// provides the page's place in it; otherwise any free slot is taken.
+// Space is counted per page, so a cluster costs only the pages written.
+//
+// # backing_store_delete
+//
+// BackingStoreDelete counts the store's used slots against the free slots
+// of the remaining stores; if they do not fit, it answers
+// KERN_INVALID_ARGUMENT and nothing moves. Otherwise it copies each page
+// to a slot allocated in the remaining stores (with the same priority and
+// clustering rules), and only when every copy succeeded does it switch the
+// objects to the new slots and remove the store. A read or write that
+// fails during the copy undoes it: the new slots are freed, every object
+// still reads from the old store, and the answer is KERN_INVALID_ARGUMENT
+// (the pages cannot be moved) wrapping the store's error. A pager made
+// with Config.NoDelete answers KERN_FAILURE for every store it knows.
+//
+// # Memory: the reserve
+//
+// Everything the data path needs is allocated by New and Create: the page
+// buffers of the reserve (Config.Buffers of them, each of the largest
+// kernel page size), the job queue of the asynchronous mode, and each
+// object's slot references. A page-in reads into a reserve buffer and
+// supplies from it; a page-out (data_return, data_initialize) writes from
+// the kernel's lent page straight into the store, so it needs no memory at
+// all and never waits for the memory it frees. A page-in finding every
+// buffer in use waits for another page-in to finish with one, never for
+// memory. DataRequest, DataReturn and DataInitialize allocate nothing
+// (tests use testing.AllocsPerRun); errors are the exception (a failed
+// page-out wraps the store's error).
+//
+// # Answers
+//
+// Synchronous by default: data_request is answered inside the call, as
+// vm's fault path wants. With Config.Async, data_request and synchronize
+// are answered from the pager's own goroutine (or inside the call when its
+// queue is full); page-outs are always stored inside the call, since their
+// data is only lent for it.
+//
+// # Failures
+//
+//   - A read that fails, or a sealed page that fails authentication: the
+//     kernel page is answered with data_error, reason the store's error.
+//   - No room for a page-out: the call is refused with
+//     KERN_RESOURCE_SHORTAGE before anything is written.
+//   - A write that fails or is short: the call is refused with KERN_FAILURE
+//     wrapping the store's error, a slot newly taken for the page is freed,
+//     and the kernel keeps the page dirty (what was not paged out stays in
+//     memory). Pages of the call written before the failure hold the
+//     kernel's data, which it keeps anyway.
+//   - A Sync that fails: synchronize_completed is still sent (Mach has no
+//     error answer for it) and Stats.SyncErrors counts it.
+//
+// # Invariants
+//
+//   - Every non-zero slot reference of a live object names a used slot of
+//     a live segment, and no two references name the same slot; a
+//     segment's free count is its count of clear bits below its size, and a
+//     store's free count the sum over its segments (CheckInvariants).
+//   - Calls of one control are handled in seqno order (mo.Sequencer).
+//   - No Control method is called with Pager.mu held or a seqno turn
+//     taken.
+//   - When Terminate returns, no answer for that control is under way or
+//     will come: kernel.dead is set under Pager.mu, and Terminate waits
+//     until the kernel's inflight count is zero.
+//
+// # Lock order
+//
+// kernel.seq (a seqno turn) before Pager.mu. Store mutexes (store.Sealed,
+// store.Faulty) are taken under Pager.mu and are leaves. Pager.mu is held
+// across store I/O, which on the target (RAM, sealed RAM) never blocks;
+// nothing else blocks with it held but Pager.cond waits, which release it.
+package defaultpager

@@ -1,0 +1,505 @@
+package defaultpager
+
+import (
+	"fmt"
+
+	"github.com/tamach/tamach/mo"
+)
+
+// Object is an object of the default pager. It implements
+// mo.DefaultObject. One made by Create (anonymous memory) has one control
+// and its pages are freed at its Terminate; one made by ObjectCreate is
+// mapped by kernels through Init and keeps its pages until it is
+// destroyed and every kernel terminated it.
+type Object struct {
+	p         *Pager
+	id        ObjectID
+	size      mo.Size
+	temporary bool
+
+	// All protected by p.mu.
+	slots     []uint64 // per page of the pager's size: slot reference or 0
+	stored    int      // non-zero references
+	kernels   map[mo.Control]*kernel
+	dead      map[mo.Control]struct{}
+	destroyed bool
+	gone      bool // slots freed, out of p.objects
+}
+
+type kernel struct {
+	seq      mo.Sequencer
+	kps      mo.Size // immutable after Init or Create
+	dead     bool    // protected by p.mu
+	inflight int     // protected by p.mu: answers under way
+}
+
+type jobKind uint8
+
+const (
+	jobRequest jobKind = iota
+	jobSync
+)
+
+type job struct {
+	kind   jobKind
+	o      *Object
+	k      *kernel
+	ctl    mo.Control
+	offset mo.Offset
+	length mo.Size
+}
+
+var _ mo.DefaultObject = (*Object)(nil)
+
+func (p *Pager) newObject(size, pageSize mo.Size) (*Object, error) {
+	if mo.CheckPageSize(pageSize) != nil && pageSize != 0 {
+		return nil, mo.KernInvalidArgument
+	}
+	if size == 0 || size%p.ps != 0 || (pageSize != 0 && size%pageSize != 0) || size > 1<<36 {
+		return nil, mo.KernInvalidArgument
+	}
+	o := &Object{p: p, size: size, slots: make([]uint64, size/p.ps),
+		kernels: make(map[mo.Control]*kernel), dead: make(map[mo.Control]struct{})}
+	p.mu.Lock()
+	o.id = p.nextObj
+	p.nextObj++
+	p.objects = append(p.objects, o)
+	p.mu.Unlock()
+	return o, nil
+}
+
+func (p *Pager) kernelPageOK(ps mo.Size) bool {
+	return mo.CheckPageSize(ps) == nil && ps%p.ps == 0 && ps <= p.maxPS
+}
+
+// Create implements mo.DefaultPager (memory_object_create): an object of
+// anonymous memory for ctl's kernel, which uses pageSize, a multiple of
+// the pager's page size up to Config.MaxPageSize.
+func (p *Pager) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObject, error) {
+	if ctl == nil || !p.kernelPageOK(pageSize) {
+		return nil, mo.KernInvalidArgument
+	}
+	o, err := p.newObject(size, pageSize)
+	if err != nil {
+		return nil, err
+	}
+	o.temporary = true
+	k := &kernel{kps: pageSize}
+	k.seq.Enter(0) // Create is seqno 0
+	k.seq.Leave(0)
+	p.mu.Lock()
+	o.kernels[ctl] = k
+	p.mu.Unlock()
+	if err := ctl.Ready(mo.Attributes{CopyStrategy: mo.CopySymmetric}); err != nil {
+		p.mu.Lock()
+		delete(o.kernels, ctl)
+		p.forgetLocked(o)
+		p.mu.Unlock()
+		return nil, err
+	}
+	return o, nil
+}
+
+// ObjectCreate makes an object of size bytes that kernels map with Init
+// (default_pager_object_create). Its contents start as zeros.
+func (p *Pager) ObjectCreate(size mo.Size) (*Object, error) {
+	return p.newObject(size, 0)
+}
+
+// ID names the object in Objects and ObjectPages.
+func (o *Object) ID() ObjectID { return o.id }
+
+// forgetLocked frees o's slots and drops it from the pager.
+// Preconditions: p.mu is held.
+func (p *Pager) forgetLocked(o *Object) {
+	if o.gone {
+		return
+	}
+	o.gone = true
+	for u, r := range o.slots {
+		if r != 0 {
+			p.releaseLocked(r)
+			o.slots[u] = 0
+		}
+	}
+	o.stored = 0
+	for i, x := range p.objects {
+		if x == o {
+			p.objects = append(p.objects[:i], p.objects[i+1:]...)
+			break
+		}
+	}
+}
+
+// enter finds ctl's kernel and takes seqno's turn. Errors:
+// KernInvalidArgument for a control that never had Init,
+// KernTerminated for one that was terminated or dropped.
+func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
+	o.p.mu.Lock()
+	k := o.kernels[ctl]
+	_, dead := o.dead[ctl]
+	o.p.mu.Unlock()
+	if k == nil {
+		if dead {
+			return nil, mo.KernTerminated
+		}
+		return nil, mo.KernInvalidArgument
+	}
+	k.seq.Enter(seqno)
+	o.p.mu.Lock()
+	gone := k.dead
+	o.p.mu.Unlock()
+	if gone {
+		k.seq.Leave(seqno)
+		return nil, mo.KernTerminated
+	}
+	return k, nil
+}
+
+// Init implements mo.Object for objects made by ObjectCreate. The page
+// size must be a multiple of the pager's, up to Config.MaxPageSize, and
+// divide the object's size; otherwise the control is dropped.
+func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
+	if ctl == nil {
+		return mo.KernInvalidArgument
+	}
+	p := o.p
+	p.mu.Lock()
+	if k := o.kernels[ctl]; k != nil {
+		p.mu.Unlock()
+		// A second init on a live control: take its turn, refuse it.
+		if k, err := o.enter(seqno, ctl); err == nil {
+			k.seq.Leave(seqno)
+		}
+		return mo.KernInvalidArgument
+	}
+	if _, dead := o.dead[ctl]; dead {
+		p.mu.Unlock()
+		return mo.KernTerminated
+	}
+	if seqno != 0 || !p.kernelPageOK(pageSize) || o.size%pageSize != 0 || o.gone || o.temporary {
+		o.dead[ctl] = struct{}{}
+		p.mu.Unlock()
+		return mo.KernInvalidArgument
+	}
+	k := &kernel{kps: pageSize}
+	k.seq.Enter(0)
+	o.kernels[ctl] = k
+	p.mu.Unlock()
+	k.seq.Leave(0)
+	if err := ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// begin checks a range call on ctl, counts an answer under way, and
+// leaves the turn. On error nothing is counted.
+func (o *Object) begin(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) (*kernel, error) {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return nil, err
+	}
+	if err := mo.CheckRange(offset, length, k.kps, o.size); err != nil {
+		k.seq.Leave(seqno)
+		return nil, err
+	}
+	o.p.mu.Lock()
+	k.inflight++
+	o.p.mu.Unlock()
+	k.seq.Leave(seqno)
+	return k, nil
+}
+
+// done ends an answer begun by begin.
+func (o *Object) done(k *kernel) {
+	o.p.mu.Lock()
+	k.inflight--
+	o.p.cond.Broadcast()
+	o.p.mu.Unlock()
+}
+
+// queue hands a job to the worker; false if the pager is synchronous or
+// its queue is full.
+func (p *Pager) queue(j job) bool {
+	if p.jobs == nil {
+		return false
+	}
+	p.busy.Add(1)
+	select {
+	case p.jobs <- j:
+		return true
+	default:
+		p.busy.Done()
+		return false
+	}
+}
+
+func (p *Pager) worker() {
+	for {
+		select {
+		case <-p.stop:
+			return
+		case j := <-p.jobs:
+			p.do(j)
+			p.busy.Done()
+		}
+	}
+}
+
+func (p *Pager) do(j job) {
+	switch j.kind {
+	case jobRequest:
+		j.o.serve(j.k, j.ctl, j.offset, j.length)
+	case jobSync:
+		j.o.sync(j.k, j.ctl, j.offset, j.length)
+	}
+}
+
+// DataRequest implements mo.Object: each kernel page is supplied from the
+// stores, answered with data_unavailable if none of it was ever stored,
+// or with data_error if a read fails.
+func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
+	if !desired.Valid() {
+		if k, err := o.enter(seqno, ctl); err == nil {
+			k.seq.Leave(seqno)
+		} else {
+			return err
+		}
+		return mo.KernInvalidArgument
+	}
+	k, err := o.begin(seqno, ctl, offset, length)
+	if err != nil {
+		return err
+	}
+	if !o.p.queue(job{kind: jobRequest, o: o, k: k, ctl: ctl, offset: offset, length: length}) {
+		o.serve(k, ctl, offset, length)
+	}
+	return nil
+}
+
+// serve answers a data request and ends the answer begun for it.
+func (o *Object) serve(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Size) {
+	p := o.p
+	defer o.done(k)
+	kps := k.kps
+	units := int(kps / p.ps)
+	for off := offset; off < offset+mo.Offset(length); off += mo.Offset(kps) {
+		p.mu.Lock()
+		if k.dead {
+			p.mu.Unlock()
+			return
+		}
+		buf := p.getBufLocked()[:kps]
+		u0 := int(off / mo.Offset(p.ps))
+		found := 0
+		var rerr error
+		for i := 0; i < units; i++ {
+			b := buf[i*int(p.ps) : (i+1)*int(p.ps)]
+			r := o.slots[u0+i]
+			if r == 0 {
+				clear(b)
+				continue
+			}
+			found++
+			if err := p.segs[segOf(r)].st.ReadPage(slotOf(r), b); err != nil {
+				p.stats.ReadErrors++
+				rerr = err
+				break
+			}
+			p.stats.PageIns++
+		}
+		p.mu.Unlock()
+		switch {
+		case rerr != nil:
+			ctl.DataError(off, kps, rerr)
+		case found == 0:
+			ctl.DataUnavailable(off, kps)
+		default:
+			ctl.DataSupply(off, buf, mo.ProtNone, false, false)
+		}
+		p.mu.Lock()
+		p.putBufLocked(buf)
+		p.mu.Unlock()
+	}
+}
+
+// DataUnlock implements mo.Object; the pager never locks pages, so the
+// answer is a lock_request that lifts every lock.
+func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
+	k, err := o.begin(seqno, ctl, offset, length)
+	if err != nil {
+		return err
+	}
+	defer o.done(k)
+	return ctl.LockRequest(offset, length, mo.ReturnNone, false, mo.ProtNone, false)
+}
+
+// DataReturn implements mo.Object: the pages are written to the stores
+// inside the call.
+func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte, dirty, kernelCopy bool) error {
+	return o.pageOut(seqno, ctl, offset, data)
+}
+
+// DataInitialize implements mo.DefaultObject.
+func (o *Object) DataInitialize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte) error {
+	return o.pageOut(seqno, ctl, offset, data)
+}
+
+func (o *Object) pageOut(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	defer k.seq.Leave(seqno)
+	if err := mo.CheckRange(offset, mo.Size(len(data)), k.kps, o.size); err != nil {
+		return err
+	}
+	p := o.p
+	ps := int(p.ps)
+	u0, n := int(offset/mo.Offset(ps)), len(data)/ps
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	need := uint64(0)
+	for u := u0; u < u0+n; u++ {
+		if o.slots[u] == 0 {
+			need++
+		}
+	}
+	if need > p.freeLocked(nil) {
+		p.stats.RefusedPageOuts++
+		return mo.KernResourceShortage
+	}
+	for i := 0; i < n; i++ {
+		u := u0 + i
+		r, fresh := o.slots[u], false
+		if r == 0 {
+			r, fresh = p.allocLocked(o, u, nil), true
+			o.slots[u] = r
+			o.stored++
+		}
+		if err := p.segs[segOf(r)].st.WritePage(slotOf(r), data[i*ps:(i+1)*ps]); err != nil {
+			p.stats.WriteErrors++
+			p.stats.RefusedPageOuts++
+			if fresh {
+				o.slots[u] = 0
+				o.stored--
+				p.releaseLocked(r)
+			}
+			return fmt.Errorf("%w: page-out of %#x: %w", mo.KernFailure, offset+mo.Offset(i*ps), err)
+		}
+		p.stats.PageOuts++
+	}
+	return nil
+}
+
+// Synchronize implements mo.Object: every store is synced, then
+// synchronize_completed is sent.
+func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, flags mo.SyncFlags) error {
+	if !flags.Valid() {
+		if k, err := o.enter(seqno, ctl); err == nil {
+			k.seq.Leave(seqno)
+		} else {
+			return err
+		}
+		return mo.KernInvalidArgument
+	}
+	k, err := o.begin(seqno, ctl, offset, length)
+	if err != nil {
+		return err
+	}
+	if !o.p.queue(job{kind: jobSync, o: o, k: k, ctl: ctl, offset: offset, length: length}) {
+		o.sync(k, ctl, offset, length)
+	}
+	return nil
+}
+
+func (o *Object) sync(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Size) {
+	defer o.done(k)
+	p := o.p
+	p.mu.Lock()
+	if k.dead {
+		p.mu.Unlock()
+		return
+	}
+	for _, sg := range p.segs {
+		if sg != nil {
+			if err := sg.st.Sync(); err != nil {
+				p.stats.SyncErrors++
+			}
+		}
+	}
+	p.mu.Unlock()
+	ctl.SynchronizeCompleted(offset, length)
+}
+
+// Terminate implements mo.Object. It returns once no answer for ctl is
+// under way; a temporary object's pages are freed, as are a destroyed
+// object's once no kernel maps it.
+func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	p := o.p
+	p.mu.Lock()
+	k.dead = true
+	delete(o.kernels, ctl)
+	o.dead[ctl] = struct{}{}
+	for k.inflight > 0 {
+		p.cond.Wait()
+	}
+	if len(o.kernels) == 0 && (o.temporary || o.destroyed) {
+		p.forgetLocked(o)
+	}
+	p.mu.Unlock()
+	k.seq.Leave(seqno)
+	return nil
+}
+
+// Destroy asks every kernel mapping the object to return its dirty pages
+// and flush (lock_request with should_flush and a write lock), then to
+// destroy it (memory_object_destroy); the pages are freed when the last
+// kernel has terminated it.
+func (o *Object) Destroy(reason error) error {
+	p := o.p
+	p.mu.Lock()
+	o.destroyed = true
+	ctls := make([]mo.Control, 0, len(o.kernels))
+	for c := range o.kernels {
+		ctls = append(ctls, c)
+	}
+	if len(ctls) == 0 {
+		p.forgetLocked(o)
+	}
+	p.mu.Unlock()
+	for _, c := range ctls {
+		c.LockRequest(0, o.size, mo.ReturnDirty, true, mo.ProtWrite, false)
+		c.Destroy(reason)
+	}
+	return nil
+}
+
+func (o *Object) simple(seqno mo.Seqno, ctl mo.Control) error {
+	k, err := o.enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	k.seq.Leave(seqno)
+	return nil
+}
+
+// LockCompleted implements mo.Object.
+func (o *Object) LockCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) error {
+	return o.simple(seqno, ctl)
+}
+
+// SupplyCompleted implements mo.Object.
+func (o *Object) SupplyCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, result error, errorOffset mo.Offset) error {
+	return o.simple(seqno, ctl)
+}
+
+// ChangeCompleted implements mo.Object.
+func (o *Object) ChangeCompleted(seqno mo.Seqno, ctl mo.Control, attr mo.Attributes) error {
+	return o.simple(seqno, ctl)
+}
