@@ -56,6 +56,21 @@ type Object interface {
 	ChangeCompleted(seqno Seqno, ctl Control, attr Attributes) error
 }
 
+// FaultSafe is implemented by an Object whose DataRequest and DataUnlock
+// may be called from a page-fault handler. On TamaGo that handler runs on
+// the system stack (g0) with interrupts masked, so such a call must not
+// block (no channel operation that can wait, no mutex another goroutine
+// may hold across a wait, no sleep), must not use defer (fatal on the
+// system stack), must not allocate, and must return promptly; it may
+// answer inside the call through the Control. A kernel makes these two
+// calls inline only for an object that says FaultSafe() is true, so that a
+// synchronous answer costs no goroutine switch; for any other object it
+// makes them from a goroutine of its own while the faulting goroutine
+// waits.
+type FaultSafe interface {
+	FaultSafe() bool
+}
+
 // DefaultObject is an object of the default pager, which backs the kernel's
 // temporary (anonymous) memory.
 type DefaultObject interface {

@@ -149,9 +149,19 @@ func (k *Kernel) pageOutLocked(i int, flush, keep bool) bool {
 
 // Pageout runs the pageout goroutine until stop is closed: whenever woken
 // (free frames fell below LowFrames) it frees frames until HighFrames are
-// free, paging dirty and precious pages out. A program starts it once per
-// kernel: go k.Pageout(stop).
+// free, paging dirty and precious pages out. It also runs the calls
+// goroutine, which makes the data_request and data_unlock calls that the
+// fault handler leaves to it (for pagers that are not mo.FaultSafe), and
+// waits for it before returning. A program starts it once per kernel:
+// go k.Pageout(stop); without it, faults on such pagers wait forever.
 func (k *Kernel) Pageout(stop <-chan struct{}) {
+	served := make(chan struct{})
+	go func() {
+		k.serveCalls(stop)
+		close(served)
+	}()
+	defer func() { <-served }()
+	k.pageoutStarted.Do(func() { close(k.pageoutRunning) })
 	for {
 		select {
 		case <-stop:

@@ -95,6 +95,15 @@ func (k *Kernel) faultLocked(f *pmap.Fault, onG0 bool) (pmap.Resolution, Reason,
 	}
 	var req request
 	i, st := k.pageLocked(o, index, acc|mo.ProtRead, &req, true)
+	if st == stCall && !o.inline {
+		// Not a fault-safe pager: its calls are made by the calls
+		// goroutine, and the access waits for the answer.
+		k.deferCallLocked(o, &req)
+		if req.op == mo.OpDataRequest {
+			k.stats.FaultsPager++
+		}
+		return pmap.Yield, ReasonCannotWait, k.pool.nfree < k.low
+	}
 	if st == stCall {
 		k.mu.Unlock()
 		k.send(o, &req)

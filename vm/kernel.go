@@ -134,6 +134,9 @@ type Kernel struct {
 	dp                 mo.DefaultPager
 	wakeFn             func()
 	wake               chan struct{}
+	calls              chan deferredCall // fault handler -> calls goroutine
+	pageoutStarted     sync.Once
+	pageoutRunning     chan struct{} // closed once Pageout has started the calls goroutine
 	low, high, reserve int
 
 	mu   sync.Mutex
@@ -203,6 +206,7 @@ func New(c Config) (*Kernel, error) {
 	k := &Kernel{
 		ps: c.PageSize, shift: shift, psize: psize, id: c.ID, trace: c.Trace,
 		mem: c.Mem, dp: c.DefaultPager, wakeFn: c.Wake, wake: make(chan struct{}, 1),
+		calls: make(chan deferredCall, 2*n+1), pageoutRunning: make(chan struct{}),
 		low: low, high: high, reserve: reserve,
 		pm: c.Pmap, pool: newPool(c.FrameBase, n, shift),
 		entries: make([]mapEntry, 0, maxMaps),

@@ -62,14 +62,23 @@ func (g *motestRegion) Evict() error {
 
 func (g *motestRegion) Unmap() error { return g.r.Unmap() }
 
+// runMotest runs each scenario as a subtest whose kernels are released
+// when it ends (the tests also run on the target, in 192 MiB).
 func runMotest(t *testing.T, fault bool) {
-	motest.TestKernel(t, motest.KernelConfig{
-		New: func(ps mo.Size) (motest.Kernel, error) {
-			e := newEnv(t, envOpt{ps: uint32(ps), frames: int(4 << 20 / ps), windowMiB: 8})
-			return &motestKernel{t: t, e: e, fault: fault}, nil
-		},
-		PageSizes: []mo.Size{4 << 10, 64 << 10},
-	})
+	for _, name := range motest.KernelScenarios() {
+		t.Run(name, func(t *testing.T) {
+			cfg := motest.KernelConfig{
+				New: func(ps mo.Size) (motest.Kernel, error) {
+					e := newEnv(t, envOpt{ps: uint32(ps), frames: int(4 << 20 / ps), windowMiB: 8})
+					return &motestKernel{t: t, e: e, fault: fault}, nil
+				},
+				PageSizes: []mo.Size{4 << 10, 64 << 10},
+			}
+			if err := motest.RunKernelScenario(cfg, name); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 }
 
 // TestMotestKernelScenariosCopying runs every kernel scenario of motest

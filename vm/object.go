@@ -22,11 +22,15 @@ const (
 // copy_strategy, cluster size), sequence numbers, and how many mappings
 // and pages it has. Fields are protected by Kernel.mu unless noted.
 type object struct {
-	id      uint16
-	pager   mo.Object
-	def     mo.DefaultObject // pager, if it is a default pager's object
-	ctl     *control         // immutable
-	size    mo.Size          // immutable
+	id    uint16
+	pager mo.Object
+	def   mo.DefaultObject // pager, if it is a default pager's object
+	ctl   *control         // immutable
+	// inline: the pager is mo.FaultSafe, so the fault handler makes its
+	// data_request and data_unlock calls itself; otherwise the calls
+	// goroutine makes them (immutable).
+	inline  bool
+	size    mo.Size // immutable
 	attr    mo.Attributes
 	state   objState
 	destroy bool // the pager called Destroy
@@ -83,7 +87,8 @@ func (k *Kernel) newObjectLocked(pager mo.Object, size mo.Size) (*object, error)
 		k.objects = append(k.objects, nil)
 		id = len(k.objects) - 1
 	}
-	o := &object{id: uint16(id + 1), pager: pager, size: size,
+	fs, safe := pager.(mo.FaultSafe)
+	o := &object{id: uint16(id + 1), pager: pager, size: size, inline: safe && fs.FaultSafe(),
 		attr: mo.Attributes{CopyStrategy: mo.CopyDelay}}
 	o.ctl = &control{k: k, o: o}
 	k.objects[id] = o

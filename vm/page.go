@@ -120,6 +120,48 @@ func (k *Kernel) send(o *object, r *request) {
 		return
 	}
 	k.mu.Lock()
+	k.refusedLocked(o, r, err)
+	k.mu.Unlock()
+}
+
+// deferredCall is a call the fault handler leaves to the calls goroutine.
+type deferredCall struct {
+	o   *object
+	req request
+}
+
+// deferCallLocked hands a call prepared by pageLocked to the calls
+// goroutine (Pageout starts it), for a pager that is not mo.FaultSafe.
+// The queue holds a call per frame and one more per frame for unlocks, so
+// it cannot be full; if it were, the call is refused as a pager would.
+// Preconditions: k.mu is held. Allocates nothing; does not block.
+func (k *Kernel) deferCallLocked(o *object, r *request) {
+	select {
+	case k.calls <- deferredCall{o, *r}:
+	default:
+		o.endCall()
+		k.refusedLocked(o, r, mo.KernResourceShortage)
+	}
+}
+
+// serveCalls makes the calls the fault handler deferred, in order, until
+// stop is closed.
+func (k *Kernel) serveCalls(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case c := <-k.calls:
+			k.send(c.o, &c.req)
+		}
+	}
+}
+
+// refusedLocked undoes what a refused call prepared: absent pages become
+// error pages (the access fails as for data_error), unlock requests are
+// forgotten.
+// Preconditions: k.mu is held.
+func (k *Kernel) refusedLocked(o *object, r *request, err error) {
 	for off := r.off; off < r.off+mo.Offset(r.len); off += mo.Offset(k.ps) {
 		i := k.pool.lookup(o.id, uint32(off>>k.shift))
 		if i < 0 {
@@ -137,5 +179,4 @@ func (k *Kernel) send(o *object, r *request) {
 		}
 	}
 	k.wakeLocked()
-	k.mu.Unlock()
 }

@@ -3,7 +3,6 @@
 package vm
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/tamach/tamach/board"
@@ -13,15 +12,56 @@ import (
 
 // Target is a Kernel running on the board: its Pmap drives the live MMU
 // over a window, its frames are a region of the board's frame pool, and it
-// resolves the aborts of that window through pmap's abort hook. There is
-// one exception vector, so at most one Target exists at a time.
+// resolves the aborts of that window through pmap's abort hook. Several
+// Targets may run at once (two kernels with different page sizes, say),
+// over disjoint windows and frames: one hook routes each abort to the
+// Target whose window holds the address.
 type Target struct {
 	Kernel *Kernel
 	Pmap   *pmap.Pmap
 
+	window     board.Region
+	frames     board.Region
+	stop, done chan struct{}
+}
+
+// maxTargets bounds how many Targets run at once.
+const maxTargets = 4
+
+// router is the one fault handler of the abort hook: it finds the Target
+// of the faulting address. Written only by NewTarget and Close, which run
+// on goroutines; read by the hook on g0 with IRQs masked. On one core with
+// cooperative scheduling an abort never interrupts NewTarget or Close in
+// the middle of an update.
+var router struct {
+	targets    [maxTargets]*Target
+	n          int
 	dispatcher pmap.Dispatcher
 	uninstall  func()
-	stop, done chan struct{}
+	// catch, for tests, makes an Unhandled fault skip the faulting
+	// instruction and go on instead of stopping the program; caught counts
+	// them.
+	catch  bool
+	caught uint64
+}
+
+type routeFaults struct{}
+
+// HandleFault implements pmap.FaultHandler.
+func (routeFaults) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
+	r := pmap.Unhandled
+	for _, t := range router.targets[:router.n] {
+		if f.Addr-t.window.Start < t.window.Size {
+			r = t.Kernel.HandleFault(f, onG0)
+			break
+		}
+	}
+	if r == pmap.Unhandled && router.catch {
+		router.caught++
+		pmap.SkipFaultingInstruction()
+		return pmap.Retry
+	}
+	return r
 }
 
 // TargetConfig says which part of the board a Target takes.
@@ -43,18 +83,21 @@ type TargetConfig struct {
 	LowFrames, HighFrames, ReserveFrames int
 }
 
-var targetRunning bool
-
 // NewTarget takes over c.Window from TamaGo's flat map, enables the
 // access flag (SCTLR.AFE), makes the kernel, installs the abort hook with
 // the kernel as its handler and starts the pageout goroutine.
 func NewTarget(l board.Layout, c TargetConfig) (*Target, error) {
-	if targetRunning {
-		return nil, errors.New("vm: a Target is already running: close it first")
+	if router.n == maxTargets {
+		return nil, fmt.Errorf("vm: %d Targets are running already", maxTargets)
 	}
 	if !l.FramePool.Contains(c.Frames) || !l.Window.Contains(c.Window) {
 		return nil, fmt.Errorf("%w: frames %v or window %v outside the board's frame pool %v or window %v",
 			ErrConfig, c.Frames, c.Window, l.FramePool, l.Window)
+	}
+	for _, o := range router.targets[:router.n] {
+		if o.frames.Overlaps(c.Frames) || o.window.Overlaps(c.Window) {
+			return nil, fmt.Errorf("%w: frames %v or window %v overlap a running Target's", ErrConfig, c.Frames, c.Window)
+		}
 	}
 	if c.PageSize != 4<<10 && c.PageSize != 64<<10 {
 		return nil, fmt.Errorf("%w: page size %#x", ErrConfig, c.PageSize)
@@ -88,29 +131,45 @@ func NewTarget(l board.Layout, c TargetConfig) (*Target, error) {
 		pm.Destroy()
 		return nil, err
 	}
-	t := &Target{Kernel: k, Pmap: pm, stop: make(chan struct{}), done: make(chan struct{})}
-	t.dispatcher.Register(k)
-	t.uninstall = pmap.InstallAbortHook(&t.dispatcher)
+	t := &Target{Kernel: k, Pmap: pm, window: c.Window, frames: c.Frames,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	if router.n == 0 {
+		router.dispatcher.Register(routeFaults{})
+		router.uninstall = pmap.InstallAbortHook(&router.dispatcher)
+	}
+	router.targets[router.n] = t
+	router.n++
 	go func() {
 		k.Pageout(t.stop)
 		close(t.done)
 	}()
-	targetRunning = true
+	// Once running, the kernel's goroutines allocate nothing more.
+	<-k.pageoutRunning
 	return t, nil
 }
 
-// Faults returns how many aborts the hook dispatched, by resolution
-// (pmap.Unhandled, pmap.Retry, pmap.Yield).
-func (t *Target) Faults() [3]uint64 { return t.dispatcher.Counts }
+// Faults returns how many aborts the hook dispatched, for every Target,
+// by resolution (pmap.Unhandled, pmap.Retry, pmap.Yield).
+func Faults() [3]uint64 { return router.dispatcher.Counts }
 
-// Close stops the pageout goroutine, removes the abort hook and gives the
-// window back to TamaGo's flat map. Regions must be unmapped first.
+// Close stops the pageout goroutine, gives the window back to TamaGo's
+// flat map and, with the last Target, removes the abort hook. Regions
+// must be unmapped first.
 func (t *Target) Close() {
 	close(t.stop)
 	<-t.done
-	t.uninstall()
+	for i, o := range router.targets[:router.n] {
+		if o == t {
+			copy(router.targets[i:], router.targets[i+1:router.n])
+			router.n--
+			router.targets[router.n] = nil
+			break
+		}
+	}
+	if router.n == 0 {
+		router.uninstall()
+	}
 	t.Kernel.mu.Lock()
 	t.Pmap.Destroy()
 	t.Kernel.mu.Unlock()
-	targetRunning = false
 }

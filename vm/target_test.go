@@ -154,7 +154,7 @@ func TestTargetPagerAnswersFromItsGoroutine(t *testing.T) {
 		}
 	}()
 	before := progress.Load()
-	yields := tg.Faults()[pmap.Yield]
+	yields := Faults()[pmap.Yield]
 	if got := win[5]; got != init[5] {
 		t.Errorf("load: %#x, want %#x", got, init[5])
 	}
@@ -168,7 +168,7 @@ func TestTargetPagerAnswersFromItsGoroutine(t *testing.T) {
 			t.Fatalf("copy: byte %d is %#x, want %#x", i, buf[i], init[16<<10+i])
 		}
 	}
-	y := tg.Faults()[pmap.Yield] - yields
+	y := Faults()[pmap.Yield] - yields
 	t.Logf("%d yields; the other goroutine ran %d times during the first load", y, during)
 	if y == 0 || during == 0 {
 		t.Errorf("the faults did not wait by yielding (%d yields) or nothing else ran meanwhile (%d)", y, during)

@@ -217,6 +217,10 @@ func (o *defaultObject) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) e
 	return mo.KernInvalidArgument
 }
 
+// FaultSafe implements mo.FaultSafe: DataRequest and DataUnlock answer
+// inside the call without blocking, deferring or allocating.
+func (o *defaultObject) FaultSafe() bool { return true }
+
 // DataRequest implements mo.Object.
 func (o *defaultObject) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
 	if err := o.enter(seqno, ctl); err != nil {

@@ -206,6 +206,13 @@ func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
 	return ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay})
 }
 
+// FaultSafe implements mo.FaultSafe: synchronously, DataRequest and
+// DataUnlock answer inside the call without blocking, deferring or
+// allocating. An asynchronous object hands requests to its goroutine
+// through a channel that may be full, so a kernel must not call it from
+// its fault handler.
+func (o *Object) FaultSafe() bool { return !o.cfg.Async }
+
 // DataRequest implements mo.Object. It allocates nothing.
 func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
 	k, err := o.enter(seqno, ctl)

@@ -141,6 +141,11 @@ func (o *Object) hasDataLocked(off mo.Offset, ps mo.Size) bool {
 	return false
 }
 
+// FaultSafe implements mo.FaultSafe: DataRequest and DataUnlock answer
+// inside the call without blocking, deferring or allocating, so a kernel
+// may make them from its fault handler.
+func (o *Object) FaultSafe() bool { return true }
+
 // DataRequest implements mo.Object: one answer per page, DataUnavailable for
 // a page never returned, DataSupply otherwise. It allocates nothing.
 func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {

@@ -1,0 +1,97 @@
+package vm
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/pager/rampager"
+	"github.com/tamach/tamach/pmap"
+)
+
+// inHandler is set while a test runs the fault handler.
+var inHandler atomic.Bool
+
+// watchedObject records whether DataRequest ran inside the fault handler.
+// Embedding the interface hides the pager's FaultSafe method unless
+// faultSafe says otherwise.
+type watchedObject struct {
+	mo.Object
+	calledInside, calledOutside atomic.Int32
+}
+
+func (w *watchedObject) DataRequest(seqno mo.Seqno, ctl mo.Control, off mo.Offset, n mo.Size, desired mo.Prot) error {
+	if inHandler.Load() {
+		w.calledInside.Add(1)
+	} else {
+		w.calledOutside.Add(1)
+	}
+	return w.Object.DataRequest(seqno, ctl, off, n, desired)
+}
+
+type safeWatchedObject struct{ *watchedObject }
+
+func (safeWatchedObject) FaultSafe() bool { return true }
+
+// fault runs the handler for a read of va until it resolves, yielding
+// between tries as the fault-yield trampoline makes a goroutine do.
+func fault(t *testing.T, e *testEnv, va uint32) (tries int) {
+	t.Helper()
+	for tries = 1; tries < 100000; tries++ {
+		f := pmap.Fault{Addr: va, Access: pmap.Read, Kind: pmap.KindTranslation, Level: 2, Status: pmap.FSTranslationPage}
+		inHandler.Store(true)
+		r := e.k.HandleFault(&f, false)
+		inHandler.Store(false)
+		switch r {
+		case pmap.Retry:
+			return tries
+		case pmap.Unhandled:
+			t.Fatalf("fault at %#x unhandled: %v", va, e.k.LastUnhandled().Reason)
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("fault at %#x never resolved", va)
+	return
+}
+
+// TestPagerNotFaultSafeIsCalledOutsideTheHandler: the fault handler calls
+// a pager that is not mo.FaultSafe from the calls goroutine, never itself
+// (on the target the handler runs on the system stack, where such a
+// pager's locks, channels or defers are fatal), and the faulting access
+// waits for the answer; a fault-safe pager is called inside the handler
+// and answered at once.
+func TestPagerNotFaultSafeIsCalledOutsideTheHandler(t *testing.T) {
+	e := newEnv(t, envOpt{ps: 4 << 10, frames: 16})
+	inner, err := rampager.New(rampager.Config{Size: 8 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &watchedObject{Object: inner}
+	r, err := e.k.Map(w, 8<<10, 0, 8<<10, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tries := fault(t, e, r.Addr()); tries < 2 {
+		t.Errorf("the fault resolved in %d try: it did not wait for the calls goroutine", tries)
+	}
+	if w.calledInside.Load() != 0 || w.calledOutside.Load() != 1 {
+		t.Errorf("data_request made %d times inside the handler, %d outside; want 0 and 1",
+			w.calledInside.Load(), w.calledOutside.Load())
+	}
+
+	inner2, _ := rampager.New(rampager.Config{Size: 8 << 10})
+	s := safeWatchedObject{&watchedObject{Object: inner2}}
+	r2, err := e.k.Map(s, 8<<10, 0, 8<<10, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tries := fault(t, e, r2.Addr()); tries != 1 {
+		t.Errorf("a fault-safe pager's fault took %d tries, want 1", tries)
+	}
+	if s.calledInside.Load() != 1 || s.calledOutside.Load() != 0 {
+		t.Errorf("fault-safe pager: data_request %d times inside the handler, %d outside; want 1 and 0",
+			s.calledInside.Load(), s.calledOutside.Load())
+	}
+	e.check(t)
+}
