@@ -133,3 +133,24 @@ func (l Layout) Print(w io.Writer) {
 	fmt.Fprintf(w, "window      %v\n", l.Window)
 	fmt.Fprintf(w, "l1 table    %#08x\n", l.L1Table)
 }
+
+// IMX6UL512 is the plan of an i.MX6UL board with 512 MiB of DDR at
+// 0x80000000, as both supported boards have: 192 MiB for the Go runtime,
+// a 32 MiB frame pool, 288 MiB for a RAM store, and a 512 MiB window at
+// 0xc0000000 (past the DDR of the 1 GiB variants too). The L1 table is
+// TamaGo's, at vbar+0x4000.
+func IMX6UL512(name string) Layout {
+	return Layout{
+		Board:     name,
+		DDR:       Region{Start: 0x80000000, Size: 512 << 20},
+		Runtime:   Region{Start: 0x80000000, Size: IMX6ULRuntimeRAM},
+		FramePool: Region{Start: 0x8c000000, Size: 32 << 20},
+		Store:     Region{Start: 0x8e000000, Size: 288 << 20},
+		Window:    Region{Start: 0xc0000000, Size: 512 << 20},
+		L1Table:   0x80004000,
+	}
+}
+
+// IMX6ULRuntimeRAM is the Go runtime's share of IMX6UL512's DDR, given to
+// TamaGo as goos.RamSize (linkramsize build tag).
+const IMX6ULRuntimeRAM = 192 << 20

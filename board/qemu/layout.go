@@ -20,21 +20,12 @@ package qemu
 
 import "github.com/tamach/tamach/board"
 
-// RuntimeRAMSize is the Go runtime's share of DDR, given to TamaGo as
-// goos.RamSize (linkramsize build tag).
-const RuntimeRAMSize = 192 << 20
+// RuntimeRAMSize is the Go runtime's share of DDR.
+const RuntimeRAMSize = board.IMX6ULRuntimeRAM
 
 // Layout is the memory plan of the mcimx6ul-evk machine started with
-// -m 512M: DDR at 0x80000000.
-var Layout = board.Layout{
-	Board:     "qemu mcimx6ul-evk",
-	DDR:       board.Region{Start: 0x80000000, Size: 512 << 20},
-	Runtime:   board.Region{Start: 0x80000000, Size: RuntimeRAMSize},
-	FramePool: board.Region{Start: 0x8c000000, Size: 32 << 20},
-	Store:     board.Region{Start: 0x8e000000, Size: 288 << 20},
-	Window:    board.Region{Start: 0xc0000000, Size: 512 << 20},
-	L1Table:   0x80004000,
-}
+// -m 512M (MemoryMiB): DDR at 0x80000000.
+var Layout = board.IMX6UL512("qemu mcimx6ul-evk")
 
 // MemoryMiB is the RAM size QEMU must be started with (-m) for Layout.
 const MemoryMiB = 512

@@ -16,19 +16,9 @@ package usbarmory
 
 import "github.com/tamach/tamach/board"
 
-// RuntimeRAMSize is the Go runtime's share of DDR, given to TamaGo as
-// goos.RamSize (linkramsize build tag).
-const RuntimeRAMSize = 192 << 20
+// RuntimeRAMSize is the Go runtime's share of DDR.
+const RuntimeRAMSize = board.IMX6ULRuntimeRAM
 
 // Layout is the memory plan of the USB armory Mk II with its 512 MiB of
-// DDR3 at 0x80000000. The window also lies past the 1 GiB of the boards
-// that have it.
-var Layout = board.Layout{
-	Board:     "usbarmory mk2",
-	DDR:       board.Region{Start: 0x80000000, Size: 512 << 20},
-	Runtime:   board.Region{Start: 0x80000000, Size: RuntimeRAMSize},
-	FramePool: board.Region{Start: 0x8c000000, Size: 32 << 20},
-	Store:     board.Region{Start: 0x8e000000, Size: 288 << 20},
-	Window:    board.Region{Start: 0xc0000000, Size: 512 << 20},
-	L1Table:   0x80004000,
-}
+// DDR3 at 0x80000000.
+var Layout = board.IMX6UL512("usbarmory mk2")
