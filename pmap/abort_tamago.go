@@ -38,8 +38,10 @@ var abortHook struct {
 	prev func(int)
 	// fault is the abort being handled. It lives here, not on the stack:
 	// a pointer to it goes to the handler through an interface, which
-	// would move a local to the heap on every abort.
+	// would move a local to the heap on every abort. f points at it (one
+	// load gives the hook a base for every field).
 	fault Fault
+	f     *Fault
 }
 
 // InstallAbortHook makes d receive every data and prefetch abort from now
@@ -47,7 +49,7 @@ var abortHook struct {
 // returns a function that puts the previous handler back.
 func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 	prev := arm.SystemExceptionHandler
-	abortHook.d, abortHook.prev = d, prev
+	abortHook.d, abortHook.prev, abortHook.f = d, prev, &abortHook.fault
 	arm.SystemExceptionHandler = handleException
 	return func() {
 		arm.SystemExceptionHandler = prev
@@ -56,38 +58,61 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 }
 
 // handleException runs on g0 with IRQs masked: it must not allocate or
-// block on its way to Retry or Yield.
+// block on its way to Retry or Yield. It is the hot path of every fault:
+// it reads the fault, the interrupted SP and g0 in one assembly call,
+// decodes into abortHook.fault in place, and does Dispatcher.Dispatch's
+// work inline (the same rules: no handler or an asynchronous abort is
+// Unhandled, and so is Yield on g0 or a resolution out of range). It
+// needs no stack check of its own: its frame is small and what it calls
+// checks its own.
+//
+//go:nosplit
 func handleException(off int) {
-	f := &abortHook.fault
+	f := abortHook.f
+	var fsr, sp, g0 uint32
+	acc := Execute
 	switch off {
 	case arm.DATA_ABORT:
-		*f = DataFault()
+		fsr, f.Addr, sp, g0 = dataAbortContext()
+		acc = Access(fsr >> 11 & 1) // DFSR.WnR: Write
 	case arm.PREFETCH_ABORT:
-		*f = PrefetchFault()
+		fsr, f.Addr, sp, g0 = prefetchAbortContext()
 	default:
 		abortHook.prev(off)
 		return
 	}
-	s := ReadSPusr()
-	frame := (*[frameWords]uint32)(physPtr(s - frameWords*4))
-	switch abortHook.d.Dispatch(f, !canYield(frame, s)) {
-	case Retry:
-		return
-	case Yield:
-		YieldOnReturn()
-		return
+	fs := fsOf(fsr) & 31
+	c := fsClass[fs]
+	if acc == Execute && (fs == FSAsyncExternal || fs == FSAsyncParity || fs == FSICacheMaintenance) {
+		c.kind, c.level = KindOther, 0 // as DecodePrefetch
 	}
-	reportAndExit(f, frame, s)
+	f.Access, f.Kind, f.Level, f.Status = acc, c.kind, c.level, fsr
+	onG0 := !canYield(sp, g0)
+	d := abortHook.d
+	if d.h != nil && fs != FSAsyncExternal && fs != FSAsyncParity {
+		switch d.h.HandleFault(f, onG0) {
+		case Retry:
+			d.Counts[Retry]++
+			return
+		case Yield:
+			if !onG0 {
+				d.Counts[Yield]++
+				YieldOnReturn()
+				return
+			}
+		}
+	}
+	d.Counts[Unhandled]++
+	reportAndExit(f, (*[frameWords]uint32)(physPtr(sp-frameWords*4)), sp)
 }
 
-// canYield reports whether the interrupted context is a goroutine other
-// than g0 (R10 is the g register in Go code and in the runtime's
-// assembly) with room on its stack for runtime.asyncPreempt below the
-// exception frame.
-func canYield(frame *[frameWords]uint32, s uint32) bool {
-	g0, _ := runtime.GetG()
-	gp := frame[10]
-	if gp == 0 || uint(gp) == g0 {
+// canYield reports whether the interrupted context, whose SP_usr is s,
+// is a goroutine other than g0 (R10, the g register in Go code and in
+// the runtime's assembly, saved in the exception frame) with room on its
+// stack for runtime.asyncPreempt below the exception frame.
+func canYield(s, g0 uint32) bool {
+	gp := *(*uint32)(physPtr(s - frameWords*4 + 10*4))
+	if gp == 0 || gp == g0 {
 		return false
 	}
 	// g.stack.lo is the first word of the runtime's g.
@@ -139,3 +164,10 @@ func readLRusr() uint32
 // readSPSR returns the saved program status of the current exception
 // mode: the interrupted CPSR (B9.3.8 MRS, R=1).
 func readSPSR() uint32
+
+// dataAbortContext returns, for the abort hook, DFSR, DFAR, the
+// interrupted SP_usr and the current g (g0 in the hook).
+func dataAbortContext() (fsr, far, sp, g0 uint32)
+
+// prefetchAbortContext returns IFSR, IFAR, SP_usr and g.
+func prefetchAbortContext() (fsr, far, sp, g0 uint32)

@@ -138,6 +138,15 @@ type Pmap struct {
 	wired      int // wired bytes / 4 KiB
 	busy       bool
 	destroyed  bool
+
+	// For the fast paths: the upkeep of one descriptor; the small-page
+	// descriptor bits (all but the base and AP[0], read-only) for each
+	// protection and memory type, indexed by prot|mt<<3, 0 when Enter
+	// refuses the pair; and the first physical range as pa-physLo <=
+	// physSpan, for pa of a 4 KiB page.
+	entryUpkeep
+	smallDesc        [64]uint32
+	physLo, physSpan uint32
 }
 
 // New takes over the L1 entries of the window: it saves them, makes them
@@ -174,6 +183,23 @@ func New(c Config) (*Pmap, error) {
 		tableDesc: uint32(c.Domain)<<5 | 1,
 		ngBits:    b2u(c.NotGlobal) << 11,
 		line:      line,
+	}
+	p.entryUpkeep = newEntryUpkeep(c.MMU)
+	for prot := ProtRead; prot <= ProtAll; prot++ {
+		for mt := MemStronglyOrdered; mt < numMemTypes; mt++ {
+			if prot&ProtExec != 0 && (mt == MemDevice || mt == MemStronglyOrdered) {
+				continue
+			}
+			d := pteAttrBits[Page4K][mt] | p.ngBits | pteAP2
+			if prot&ProtExec == 0 {
+				d |= pteXNs
+			}
+			p.smallDesc[uint32(prot)|uint32(mt)<<3] = d
+		}
+	}
+	p.physLo, p.physSpan = 1, 0 // no page: pa is aligned, never 1
+	if len(c.Phys) > 0 && c.Phys[0].Size >= 4096 {
+		p.physLo, p.physSpan = c.Phys[0].Start, c.Phys[0].Size-4096
 	}
 	m := p.mmu
 	for i := range p.slots {
@@ -242,6 +268,38 @@ func (p *Pmap) physOK(pa, n uint32) bool {
 // allow read, write or execute; read is implied. Device and
 // Strongly-ordered memory cannot be executable (ErrProt).
 func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags EnterFlags) error {
+	// The fault path's case first: one small page, not wired, into an
+	// existing table where nothing is mapped yet, the arguments valid
+	// (smallDesc is 0 for a bad prot or mt) and pa in the first physical
+	// range. The checks are those of enter below, which takes every
+	// other case and returns the errors. Nothing here can fault, so it
+	// needs no busy marking of its own.
+	off := va - p.base
+	d := p.smallDesc[(uint32(prot)|uint32(mt)<<3)&63]
+	if (va|pa)&0xfff|uint32(size)|uint32(flags&Wired)|(uint32(prot)|uint32(mt))&^7 == 0 &&
+		d != 0 && off < p.size && pa-p.physLo <= p.physSpan && !p.busy {
+		s := &p.slots[off>>20]
+		idx := va >> 12 & 0xff
+		if t := s.hw; t != nil && t[idx] == 0 {
+			e := d | pa | uint32(flags&Accessed)<<3 // AP[0]
+			sw := uint8(prot>>1) & swWrite
+			if flags&Written != 0 && sw != 0 {
+				e &^= pteAP2
+				sw |= swModified
+			}
+			t[idx] = e
+			s.sw[idx] = sw
+			s.n++
+			p.resident++
+			p.syncNew(s.pa+idx*4, va)
+			return nil
+		}
+	}
+	return p.enter(va, pa, prot, mt, size, flags)
+}
+
+// enter is Enter for every case.
+func (p *Pmap) enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags EnterFlags) error {
 	if p.busy {
 		return ErrBusy
 	}
@@ -364,18 +422,21 @@ func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 		m.DSB()
 		m.ISB()
 	} else {
-		if cnt == 1 {
-			m.CleanDCacheLine(s.pa + idx*4) // one descriptor, one line
-		} else {
+		switch {
+		case cnt == 1 && old == 0:
+			p.syncNew(s.pa+idx*4, va)
+		case cnt == 1:
+			p.syncReplace(s.pa+idx*4, va)
+		default:
 			p.cleanRange(s.pa+idx*4, cnt*4)
-		}
-		m.DSB()
-		if old != 0 {
-			m.InvalidateTLB(va)
-			m.InvalidateBranchPredictor()
 			m.DSB()
+			if old != 0 {
+				m.InvalidateTLB(va)
+				m.InvalidateBranchPredictor()
+				m.DSB()
+			}
+			m.ISB()
 		}
-		m.ISB()
 	}
 	p.busy = false
 	return nil
@@ -735,12 +796,12 @@ func (p *Pmap) setBits(s *slot, i, va uint32, set, clr uint32) {
 	for k := i; k < i+cnt; k++ {
 		s.hw[k] = ne
 	}
-	m := p.mmu
 	if cnt == 1 {
-		m.CleanDCacheLine(s.pa + i*4)
-	} else {
-		p.cleanRange(s.pa+i*4, cnt*4)
+		p.syncChange(s.pa+i*4, va)
+		return
 	}
+	m := p.mmu
+	p.cleanRange(s.pa+i*4, cnt*4)
 	m.DSB()
 	m.InvalidateTLB(va)
 	m.DSB()
