@@ -134,7 +134,6 @@ type Pmap struct {
 	tableDesc  uint32 // L1 page-table descriptor bits other than the base
 	ngBits     uint32 // nG (bit 11) when NotGlobal
 	line       uint32
-	resident   int // mapped bytes / 4 KiB
 	wired      int // wired bytes / 4 KiB
 	busy       bool
 	destroyed  bool
@@ -223,7 +222,13 @@ func (p *Pmap) Base() uint32 { return p.base }
 func (p *Pmap) Size() uint32 { return p.size }
 
 // Resident returns the number of mapped 4 KiB pages (16 per large page).
-func (p *Pmap) Resident() int { return p.resident }
+func (p *Pmap) Resident() int {
+	n := 0
+	for i := range p.slots {
+		n += int(p.slots[i].n)
+	}
+	return n
+}
 
 // WiredCount returns the number of wired 4 KiB pages.
 func (p *Pmap) WiredCount() int { return p.wired }
@@ -290,7 +295,6 @@ func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 			t[idx] = e
 			s.sw[idx] = sw
 			s.n++
-			p.resident++
 			p.syncNew(s.pa+idx*4, va)
 			return nil
 		}
@@ -380,7 +384,6 @@ func (p *Pmap) enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 	}
 	if old == 0 {
 		s.n += uint16(cnt)
-		p.resident += int(cnt)
 	} else {
 		if old&^(n-1) == pa {
 			// same frame: keep what was learnt about it
@@ -496,6 +499,23 @@ const tlbBatchLimit = 32
 // referenced state is forgotten: read it first (Lookup) if it matters.
 // L2 tables left empty are freed.
 func (p *Pmap) Remove(start, end uint32) error {
+	// One small page from a table that keeps other mappings: the fault
+	// path's and eviction's case, without the range machinery. Any other
+	// case, errors included, is rangeOp's.
+	if off := start - p.base; end-start == 4096 && start&0xfff == 0 && off < p.size && !p.busy {
+		s := &p.slots[off>>20]
+		i := start >> 12 & 0xff
+		if t := s.hw; t != nil && t[i]&2 != 0 && s.n > 1 {
+			if s.sw[i]&swWired != 0 {
+				p.wired--
+			}
+			t[i] = 0
+			s.sw[i] = 0
+			s.n--
+			p.syncReplace(s.pa+i*4, start)
+			return nil
+		}
+	}
 	if p.busy {
 		return ErrBusy
 	}
@@ -567,7 +587,6 @@ func (p *Pmap) rangeOp(start, end uint32, op int, prot Prot) {
 				if sw&swWired != 0 {
 					p.wired -= int(cnt)
 				}
-				p.resident -= int(cnt)
 				s.n -= uint16(cnt)
 				s.sw[i] = 0
 			} else {
@@ -851,14 +870,24 @@ func (p *Pmap) SetWired(va uint32, wired bool) error {
 // such an upgrade and belongs to vm. It takes the fast path of the abort
 // handler: a few loads, one descriptor write and its upkeep.
 func (p *Pmap) Upgrade(f *Fault) Upgraded {
-	if p.busy || f.Level != 2 || (f.Kind != KindAccessFlag && f.Kind != KindPermission) {
+	va := f.Addr
+	off := va - p.base
+	if f.Level != 2 || (f.Kind != KindAccessFlag && f.Kind != KindPermission) || off >= p.size || p.busy {
 		return 0
 	}
-	s, i, ok := p.entry(f.Addr)
-	if !ok {
+	s := &p.slots[off>>20]
+	t := s.hw
+	if t == nil {
 		return 0
 	}
-	e := s.hw[i]
+	i := va >> 12 & 0xff
+	e := t[i]
+	switch e & 3 {
+	case 0:
+		return 0
+	case 1:
+		i &^= 15 // a large page: its head entry
+	}
 	var up Upgraded
 	set, clr := uint32(0), uint32(0)
 	if e&pteAP0 == 0 {
@@ -867,7 +896,7 @@ func (p *Pmap) Upgrade(f *Fault) Upgraded {
 	}
 	// a cache maintenance operation by address reports WnR=1 but writes
 	// nothing (B4.1.52): it does not make the page modified
-	write := f.Access == Write && !f.CacheMaintenance() && e&pteAP2 != 0 && s.sw[i]&swWrite != 0
+	write := f.Access == Write && f.Status&fsrCM == 0 && e&pteAP2 != 0 && s.sw[i]&swWrite != 0
 	if write {
 		clr |= pteAP2
 		up |= UpgradedModified
@@ -880,8 +909,14 @@ func (p *Pmap) Upgrade(f *Fault) Upgraded {
 	if write {
 		s.sw[i] |= swModified
 	}
+	if e&2 != 0 {
+		// a small page: one descriptor, written and synced here
+		t[i] = e&^clr | set
+		p.syncChange(s.pa+i*4, va&^0xfff)
+		return up
+	}
 	p.busy = true
-	p.setBits(s, i, f.Addr, set, clr)
+	p.setBits(s, i, va, set, clr)
 	p.busy = false
 	return up
 }
@@ -910,12 +945,12 @@ func (p *Pmap) Destroy() {
 
 // CheckInvariants verifies the tables against the software state:
 // the window's L1 entries are faults or point at this Pmap's tables with
-// the configured domain; entry counts, resident and wired counts agree;
+// the configured domain; entry counts and the wired count agree;
 // large pages are 16 identical aligned entries; software state is zero
 // for invalid entries and for the 15 tail entries of a large page; an
 // entry is read-write only if its mapping is writable and modified.
 func (p *Pmap) CheckInvariants() error {
-	res, wired := 0, 0
+	wired := 0
 	for si := range p.slots {
 		s := &p.slots[si]
 		k := p.first + uint32(si)
@@ -978,10 +1013,9 @@ func (p *Pmap) CheckInvariants() error {
 		if n != int(s.n) {
 			return fmt.Errorf("L1[%#x]: %d valid entries, count says %d", k, n, s.n)
 		}
-		res += n
 	}
-	if res != p.resident || wired != p.wired {
-		return fmt.Errorf("resident %d wired %d, counters say %d %d", res, wired, p.resident, p.wired)
+	if wired != p.wired {
+		return fmt.Errorf("%d wired pages, the counter says %d", wired, p.wired)
 	}
 	return nil
 }
