@@ -69,24 +69,22 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 //go:nosplit
 func handleException(off int) {
 	f := abortHook.f
-	var fsr, sp, g0 uint32
-	acc := Execute
+	var fsr, fs, sp, g0 uint32
 	switch off {
 	case arm.DATA_ABORT:
 		fsr, f.Addr, sp, g0 = dataAbortContext()
-		acc = Access(fsr >> 11 & 1) // DFSR.WnR: Write
+		fs = fsOf(fsr) & 31
+		c := fsClass[fs]
+		f.Access, f.Kind, f.Level = Access(fsr>>11&1), c.kind, c.level // DFSR.WnR: Write
 	case arm.PREFETCH_ABORT:
 		fsr, f.Addr, sp, g0 = prefetchAbortContext()
+		fs = fsOf(fsr)
+		*f = DecodePrefetch(fsr, f.Addr)
 	default:
 		abortHook.prev(off)
 		return
 	}
-	fs := fsOf(fsr) & 31
-	c := fsClass[fs]
-	if acc == Execute && (fs == FSAsyncExternal || fs == FSAsyncParity || fs == FSICacheMaintenance) {
-		c.kind, c.level = KindOther, 0 // as DecodePrefetch
-	}
-	f.Access, f.Kind, f.Level, f.Status = acc, c.kind, c.level, fsr
+	f.Status = fsr
 	onG0 := !canYield(sp, g0)
 	d := abortHook.d
 	if d.h != nil && fs != FSAsyncExternal && fs != FSAsyncParity {

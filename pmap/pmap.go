@@ -272,6 +272,11 @@ func (p *Pmap) physOK(pa, n uint32) bool {
 // the other size inside the range is an error (ErrOverlap). prot must
 // allow read, write or execute; read is implied. Device and
 // Strongly-ordered memory cannot be executable (ErrProt).
+//
+// Enter needs no stack check of its own (go:nosplit): its frame is small
+// and what it calls checks its own.
+//
+//go:nosplit
 func (p *Pmap) Enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags EnterFlags) error {
 	// The fault path's case first: one small page, not wired, into an
 	// existing table where nothing is mapped yet, the arguments valid
@@ -444,6 +449,14 @@ func (p *Pmap) enter(va, pa uint32, prot Prot, mt MemType, size PageSize, flags 
 	p.busy = false
 	return nil
 }
+
+// Enter's fast path moves flag and protection bits into descriptor and
+// software-state bits by shifting; each line fails to compile if a
+// position it relies on changes.
+var (
+	_ = [1]struct{}{}[uint32(Accessed)<<3^pteAP0]
+	_ = [1]struct{}{}[uint32(ProtWrite)>>1^swWrite]
+)
 
 // pteAttrBits holds, per page size and memory type, the bits of a page
 // descriptor other than the base, AP, XN and nG: the kind and TEX/C/B.

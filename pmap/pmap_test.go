@@ -612,7 +612,9 @@ func TestOperationsAllocateNothing(t *testing.T) {
 	n := testing.AllocsPerRun(200, func() {
 		e.mmu.Reset()
 		err = e.p.Enter(w+0x3000, testRAM, ProtRead|ProtWrite, MemNormal, Page4K, 0)
+		err = e.p.Enter(w+0x4000, testRAM, ProtRead|ProtWrite, MemNormal, Page4K, Accessed|Written)
 		err = e.p.Enter(w+0x10000, testRAM, ProtRead|ProtWrite, MemNormal, Page64K, Accessed)
+		err = e.p.Remove(w+0x4000, w+0x5000)
 		err = e.p.Protect(w, w+0x20000, ProtRead|ProtWrite)
 		f := DecodeData(fsrWnR|FSAccessFlagPage, w+0x3000)
 		e.p.Upgrade(&f)
