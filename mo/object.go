@@ -66,7 +66,10 @@ type Object interface {
 // calls inline only for an object that says FaultSafe() is true, so that a
 // synchronous answer costs no goroutine switch; for any other object it
 // makes them from a goroutine of its own while the faulting goroutine
-// waits.
+// waits. Such a call must not panic either: made from the fault handler,
+// on the system stack, a panic cannot be recovered and stops the program
+// with the runtime's report (a kernel recovers the panics of the calls it
+// makes from goroutines).
 type FaultSafe interface {
 	FaultSafe() bool
 }

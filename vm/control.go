@@ -107,7 +107,7 @@ func (c *control) DataSupply(off mo.Offset, data []byte, lock mo.Prot, precious,
 		if err != nil {
 			eoff = off
 		}
-		rerr := o.pager.SupplyCompleted(s, c, off, n, err, eoff)
+		rerr := k.callSupplyCompleted(o, s, off, n, err, eoff)
 		o.endCall()
 		k.record(o, mo.OpSupplyCompleted, s, off, n, 0, 0, 0, rerr)
 	}
@@ -183,7 +183,7 @@ func (c *control) LockRequest(off mo.Offset, n mo.Size, shouldReturn mo.ReturnPo
 		}
 		k.mu.Unlock()
 		if live {
-			rerr := o.pager.LockCompleted(s, c, off, n)
+			rerr := k.callLockCompleted(o, s, off, n)
 			o.endCall()
 			k.record(o, mo.OpLockCompleted, s, off, n, 0, 0, 0, rerr)
 		}
@@ -222,7 +222,7 @@ func (c *control) ChangeAttributes(attr mo.Attributes, reply bool) error {
 	}
 	k.record(o, mo.OpChangeAttributes, 0, 0, attr.ClusterSize, 0, uint8(attr.CopyStrategy), fl, err)
 	if err == nil && reply {
-		rerr := o.pager.ChangeCompleted(s, c, attr)
+		rerr := k.callChangeCompleted(o, s, attr)
 		o.endCall()
 		k.record(o, mo.OpChangeCompleted, s, 0, attr.ClusterSize, 0, uint8(attr.CopyStrategy), 0, rerr)
 	}

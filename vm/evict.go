@@ -110,10 +110,10 @@ func (k *Kernel) pageOutLocked(i int, flush, keep bool) bool {
 	data := k.mem.Bytes(p.pa(i), k.ps)
 	var err error
 	if initial {
-		err = o.def.DataInitialize(s, o.ctl, off, data)
+		err = k.callDataInitialize(o, s, off, data)
 		k.record(o, mo.OpDataInitialize, s, off, mo.Size(k.ps), 0, 0, 0, err)
 	} else {
-		err = o.pager.DataReturn(s, o.ctl, off, data, dirty, keep)
+		err = k.callDataReturn(o, s, off, data, dirty, keep)
 		var fl mo.EventFlags
 		if dirty {
 			fl |= mo.FlagDirty

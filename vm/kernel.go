@@ -90,6 +90,7 @@ type Stats struct {
 	CleanDrops     uint64 // of Evictions, clean pages dropped without a call
 	Flushed        uint64 // pages freed by lock_request, destroy or terminate
 	Refused        uint64 // pager answers refused (unrequested, twice, late, malformed)
+	PagerPanics    uint64 // pager calls that panicked (recover.go)
 	FreeFrames     int
 	Frames         int
 }

@@ -166,7 +166,7 @@ func (k *Kernel) Allocate(size uint32, opt MapOptions) (*Region, error) {
 	}
 	o.seq = 1 // create is seqno 0
 	k.mu.Unlock()
-	d, err := k.dp.Create(o.ctl, mo.Size(size), mo.Size(k.ps))
+	d, err := k.callCreate(o, mo.Size(size), mo.Size(k.ps))
 	k.record(o, mo.OpCreate, 0, 0, mo.Size(size), 0, 0, 0, err)
 	k.mu.Lock()
 	if err != nil {
@@ -388,7 +388,7 @@ func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot) (int, error) {
 			return i, nil
 		case stCall:
 			k.mu.Unlock()
-			k.send(o, &req)
+			k.sendGuarded(o, &req)
 			k.mu.Lock()
 		case stWait:
 			k.waitLocked()
@@ -398,7 +398,7 @@ func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot) (int, error) {
 			return -1, err
 		case stTerminated:
 			k.mu.Unlock()
-			return -1, ErrTerminated
+			return -1, o.failedErr()
 		case stNoMemory:
 			k.mu.Unlock()
 			if k.reclaim(1) == 0 {
@@ -574,7 +574,7 @@ func (r *Region) Sync(off, n uint32) error {
 	o.syncs = append(o.syncs, syncReq{off: objOff, len: mo.Size(n)})
 	s := o.beginCallLocked()
 	k.mu.Unlock()
-	err := o.pager.Synchronize(s, o.ctl, objOff, mo.Size(n), mo.SyncSynchronous)
+	err := k.callSynchronize(o, s, objOff, mo.Size(n), mo.SyncSynchronous)
 	o.endCall()
 	k.record(o, mo.OpSynchronize, s, objOff, mo.Size(n), 0, 0, 0, err)
 	k.mu.Lock()

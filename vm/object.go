@@ -44,7 +44,8 @@ type object struct {
 	mapRefs  int // map entries naming the object
 	resident int // frames holding its pages
 	errOff   mo.Offset
-	errWhy   error // reason of the last data_error
+	errWhy   error                      // reason of the last data_error
+	failed   atomic.Pointer[PagerPanic] // the pager panicked (recover.go)
 	syncs    []syncReq
 }
 
@@ -131,7 +132,7 @@ func (k *Kernel) initObject(o *object) error {
 	k.mu.Lock()
 	s := o.beginCallLocked()
 	k.mu.Unlock()
-	err := o.pager.Init(s, o.ctl, mo.Size(k.ps))
+	err := k.callInit(o, s, mo.Size(k.ps))
 	o.endCall()
 	k.record(o, mo.OpInit, s, 0, mo.Size(k.ps), 0, 0, 0, err)
 	if !mo.Accepted(err) {
@@ -169,7 +170,7 @@ func (k *Kernel) terminate(o *object) {
 	k.freeObjectPagesLocked(o, 0, o.size)
 	s := o.beginCallLocked()
 	k.mu.Unlock()
-	err := o.pager.Terminate(s, o.ctl)
+	err := k.callTerminate(o, s)
 	o.endCall()
 	k.record(o, mo.OpTerminate, s, 0, 0, 0, 0, 0, err)
 	k.mu.Lock()

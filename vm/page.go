@@ -152,7 +152,7 @@ func (k *Kernel) serveCalls(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case c := <-k.calls:
-			k.send(c.o, &c.req)
+			k.sendGuarded(c.o, &c.req)
 		}
 	}
 }
