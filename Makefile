@@ -26,7 +26,7 @@ TARGET_TIMEOUT ?= 5m
 FUZZTIME ?= 3s
 
 .PHONY: help deps tamago-check tools image qemu qemu-shell imx usbboot flash \
-	test test-host test-target test-boot test-imx fmt-check vet fuzz-short fuzz clean
+	test test-host test-target test-boot test-imx fmt-check vet fuzz-short fuzz bench clean
 
 help:
 	@echo "tamach make targets:"
@@ -37,6 +37,7 @@ help:
 	@echo "  make flash DEV=/dev/sdX   write it to a removable SD card"
 	@echo "  make image BOARD=qemu|usbarmory   build the demo ELF for a board"
 	@echo "  make fuzz          longer fuzzing (FUZZTIME=1m per target)"
+	@echo "  make bench         on-target (QEMU, instructions) and host benchmarks, one table"
 	@echo "  make deps          install QEMU, mkimage and imx_usb (Debian, as root)"
 
 deps:
@@ -71,6 +72,25 @@ qemu: $(BUILD)/demo-qemu.elf bin/qemu-run
 qemu-shell: $(BUILD)/demo-qemu.elf bin/qemu-run
 	@scripts/deps.sh qemu-system-arm
 	bin/qemu-run -timeout 24h $(BUILD)/demo-qemu.elf -shell
+
+# Packages with on-target benchmarks, and the time each benchmark runs
+# (guest time: under -icount, instructions).
+BENCH_TARGET_PKGS = $(shell grep -l --include='*_test.go' -r -e '^func BenchmarkTarget' --exclude-dir=testdata . | xargs -r -n1 dirname | sort -u)
+BENCHTIME ?= 200ms
+
+# make bench: the on-target benchmarks in QEMU with -icount shift=0
+# (ns/op are instructions per operation) and the host benchmarks (ratios
+# to a 4 KiB copy measured in the same run), then one table of both. The
+# raw outputs stay in $(BUILD)/bench-*.txt.
+bench: tamago-check bin/qemu-run
+	@scripts/deps.sh qemu-system-arm
+	@mkdir -p $(BUILD)
+	TAMACH_ICOUNT=1 $(TARGET_ENV) $(TAMAGO) test -count=1 -run '^$$' -bench '^BenchmarkTarget' -benchtime $(BENCHTIME) \
+		-timeout $(TARGET_TIMEOUT) -tags linkramsize -ldflags "$(TARGET_LDFLAGS)" -exec $(CURDIR)/bin/qemu-run \
+		$(BENCH_TARGET_PKGS) > $(BUILD)/bench-target.txt || { cat $(BUILD)/bench-target.txt; exit 1; }
+	go test -count=1 -run '^$$' -bench . -benchtime $(BENCHTIME) $$(go list ./... | grep -v /testdata/) \
+		> $(BUILD)/bench-host.txt || { cat $(BUILD)/bench-host.txt; exit 1; }
+	@go run ./cmd/benchtable -target $(BUILD)/bench-target.txt -host $(BUILD)/bench-host.txt
 
 # The USB armory image: the flat binary, mkimage with the board's DCD (and
 # the TZASC bypass that TamaGo needs before DDR is set up), then the IVT
