@@ -75,27 +75,75 @@ func BenchmarkTargetEnter(b *testing.B) {
 	}
 }
 
-// frameMapper is a fault handler that maps each faulting page of the window
-// to a frame: the bare fault round trip.
+// BenchmarkTargetEnterPage is BenchmarkTargetEnter through EnterPage,
+// the fault handler's way to enter a page (the PageAttr made once).
+func BenchmarkTargetEnterPage(b *testing.B) {
+	e := newTargetEnv(b)
+	for mib := uint32(0); mib < targetWindowMiB; mib++ {
+		if err := e.p.Enter(targetWindow+mib<<20+benchKept, targetFramesPA, ProtRead, MemNormal, Page4K, Accessed); err != nil {
+			b.Fatal(err)
+		}
+	}
+	a, err := NewPageAttr(ProtRead|ProtWrite, MemNormal, Accessed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, va, pa := e.p, targetWindow, targetFramesPA
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.EnterPage(va, pa, a)
+		va, pa = va+4096, pa+4096
+		if va&0xff000 == benchKept {
+			va, pa = va+4096, pa+4096
+			if va == targetWindow+benchPages<<12 {
+				b.StopTimer()
+				benchUnmapAll(p)
+				va, pa = targetWindow, targetFramesPA
+				b.StartTimer()
+			}
+		}
+	}
+}
+
+// frameMapper is a fault handler that maps each faulting page of the
+// window to a frame, with EnterPage or, with enter set, Enter.
 type frameMapper struct {
 	p            *Pmap
 	base, frames uint32
+	attr         PageAttr
+	enter        bool
 }
 
 func (m *frameMapper) HandleFault(f *Fault, onG0 bool) Resolution {
 	va := f.Addr &^ 0xfff
-	if m.p.Enter(va, va-m.base+m.frames, ProtRead|ProtWrite, MemNormal, Page4K, Accessed) != nil {
+	var err error
+	if m.enter {
+		err = m.p.Enter(va, va-m.base+m.frames, ProtRead|ProtWrite, MemNormal, Page4K, Accessed)
+	} else {
+		err = m.p.EnterPage(va, va-m.base+m.frames, m.attr)
+	}
+	if err != nil {
 		return Unhandled
 	}
 	return Retry
 }
 
 // BenchmarkTargetFaultRoundTrip takes a translation fault, whose handler
-// enters the page, and retries the load: exception entry, decode,
-// dispatch, Enter with upkeep, exception return.
-func BenchmarkTargetFaultRoundTrip(b *testing.B) {
+// enters the page with EnterPage, and retries the load: exception
+// entry, decode, dispatch, EnterPage with upkeep, exception return.
+func BenchmarkTargetFaultRoundTrip(b *testing.B) { benchFaultRoundTrip(b, false) }
+
+// BenchmarkTargetFaultRoundTripEnter is the round trip with a handler
+// that calls Enter.
+func BenchmarkTargetFaultRoundTripEnter(b *testing.B) { benchFaultRoundTrip(b, true) }
+
+func benchFaultRoundTrip(b *testing.B, enter bool) {
 	e := newTargetEnv(b)
-	e.d.Register(&frameMapper{e.p, targetWindow, targetFramesPA})
+	a, err := NewPageAttr(ProtRead|ProtWrite, MemNormal, Accessed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.d.Register(&frameMapper{e.p, targetWindow, targetFramesPA, a, enter})
 	for mib := uint32(0); mib < targetWindowMiB; mib++ {
 		if err := e.p.Enter(targetWindow+mib<<20+benchKept, targetFramesPA, ProtRead, MemNormal, Page4K, Accessed); err != nil {
 			b.Fatal(err)

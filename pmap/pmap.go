@@ -882,10 +882,16 @@ func (p *Pmap) SetWired(va uint32, wired bool) error {
 // flag is set too). It returns what it did, or 0 when the fault is not
 // such an upgrade and belongs to vm. It takes the fast path of the abort
 // handler: a few loads, one descriptor write and its upkeep.
+//
+// Upgrade needs no stack check of its own (go:nosplit): its frame is
+// small and what it calls checks its own.
+//
+//go:nosplit
 func (p *Pmap) Upgrade(f *Fault) Upgraded {
 	va := f.Addr
 	off := va - p.base
-	if f.Level != 2 || (f.Kind != KindAccessFlag && f.Kind != KindPermission) || off >= p.size || p.busy {
+	k := f.Kind
+	if f.Level != 2 || (k != KindAccessFlag && k != KindPermission) || off >= p.size || p.busy {
 		return 0
 	}
 	s := &p.slots[off>>20]
@@ -901,35 +907,33 @@ func (p *Pmap) Upgrade(f *Fault) Upgraded {
 	case 1:
 		i &^= 15 // a large page: its head entry
 	}
-	var up Upgraded
-	set, clr := uint32(0), uint32(0)
-	if e&pteAP0 == 0 {
-		set |= pteAP0
-		up |= UpgradedReferenced
-	}
+	up := Upgraded(^e>>4) & UpgradedReferenced // AP[0] was clear
 	// a cache maintenance operation by address reports WnR=1 but writes
 	// nothing (B4.1.52): it does not make the page modified
 	write := f.Access == Write && f.Status&fsrCM == 0 && e&pteAP2 != 0 && s.sw[i]&swWrite != 0
 	if write {
-		clr |= pteAP2
 		up |= UpgradedModified
-	}
-	if up == 0 || (f.Kind == KindPermission && !write) {
+	} else if k == KindPermission {
 		// a permission fault we cannot lift (write to a read-only
 		// mapping, execute from XN) is vm's to report
 		return 0
 	}
+	if up == 0 {
+		return 0
+	}
+	ne := e | pteAP0
 	if write {
+		ne &^= pteAP2
 		s.sw[i] |= swModified
 	}
 	if e&2 != 0 {
 		// a small page: one descriptor, written and synced here
-		t[i] = e&^clr | set
+		t[i&0xff] = ne // i < 256: no bounds check
 		p.syncChange(s.pa+i*4, va&^0xfff)
 		return up
 	}
 	p.busy = true
-	p.setBits(s, i, va, set, clr)
+	p.setBits(s, i, va, ne&^e, e&^ne)
 	p.busy = false
 	return up
 }

@@ -193,12 +193,20 @@ func TestTargetRealAccessesSetReferencedAndModified(t *testing.T) {
 }
 
 // mapper is a fault handler that maps each faulting page of the window to
-// a frame: the bare fault round trip.
+// a frame: the bare fault round trip. Odd pages go through EnterPage.
 type mapper struct{ p *Pmap }
 
 func (m mapper) HandleFault(f *Fault, onG0 bool) Resolution {
 	va := f.Addr &^ 0xfff
-	if m.p.Enter(va, targetFramesPA+(va-targetWindow), ProtRead|ProtWrite, MemNormal, Page4K, Accessed) != nil {
+	pa := targetFramesPA + (va - targetWindow)
+	var err error
+	if va>>12&1 != 0 {
+		a, _ := NewPageAttr(ProtRead|ProtWrite, MemNormal, Accessed)
+		err = m.p.EnterPage(va, pa, a)
+	} else {
+		err = m.p.Enter(va, pa, ProtRead|ProtWrite, MemNormal, Page4K, Accessed)
+	}
+	if err != nil {
 		return Unhandled
 	}
 	return Retry
