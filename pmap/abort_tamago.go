@@ -70,17 +70,16 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 func handleException(off int) {
 	f := abortHook.f
 	var fsr, fs, sp, g0 uint32
-	switch off {
-	case arm.DATA_ABORT:
+	if off == arm.DATA_ABORT { // the common case first
 		fsr, f.Addr, sp, g0 = dataAbortContext()
 		fs = fsOf(fsr) & 31
 		c := fsClass[fs]
 		f.Access, f.Kind, f.Level = Access(fsr>>11&1), c.kind, c.level // DFSR.WnR: Write
-	case arm.PREFETCH_ABORT:
+	} else if off == arm.PREFETCH_ABORT {
 		fsr, f.Addr, sp, g0 = prefetchAbortContext()
 		fs = fsOf(fsr)
 		*f = DecodePrefetch(fsr, f.Addr)
-	default:
+	} else {
 		abortHook.prev(off)
 		return
 	}

@@ -13,3 +13,7 @@ func probeLoad(va uint32) uint32
 
 // probeStore writes v at va.
 func probeStore(va, v uint32)
+
+// probeExec calls the code at va and returns what it left in r0 (0 if
+// the call was not made: see returnFromFaultingCall).
+func probeExec(va uint32) uint32

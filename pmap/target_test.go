@@ -234,3 +234,66 @@ func TestTargetAbortPathAllocatesNothing(t *testing.T) {
 		t.Fatalf("%d heap allocations over %d faults, a Protect and a Remove", n, pages)
 	}
 }
+
+// execRecorder records prefetch aborts and returns from the faulting
+// call (probeExec), as if the code called had returned at once.
+type execRecorder struct {
+	faults int
+	last   Fault
+}
+
+func (r *execRecorder) HandleFault(f *Fault, onG0 bool) Resolution {
+	if f.Access != Execute {
+		return Unhandled
+	}
+	r.faults++
+	r.last = *f
+	*(*uint32)(physPtr(ReadSPusr() - 4)) = readLRusr() // resume at the return address
+	return Retry
+}
+
+// TestTargetPrefetchAbortsReachTheHandler: calls into the window take
+// prefetch aborts that the hook decodes as the software walk predicts
+// (not mapped, execute-never), and a call into an executable page runs
+// its code.
+func TestTargetPrefetchAbortsReachTheHandler(t *testing.T) {
+	e := newTargetEnv(t)
+	rec := &execRecorder{}
+	e.d.Register(rec)
+	code := targetFramesPA + 0x7000
+	*word(code) = 0xe3a00055     // mov r0, #0x55
+	*word(code + 4) = 0xe12fff1e // bx lr
+	SyncInstructions(code, 8, DCacheLineSize())
+	va := targetWindow + 0x3000
+	if err := e.p.Enter(targetWindow, targetFramesPA, ProtRead, MemNormal, Page4K, Accessed); err != nil {
+		t.Fatal(err) // the window's first table
+	}
+	for _, c := range []struct {
+		name  string
+		enter func() error
+		runs  bool
+	}{
+		{"not mapped", func() error { return nil }, false},
+		{"execute-never", func() error { return e.p.Enter(va, code&^0xfff, ProtRead, MemNormal, Page4K, Accessed) }, false},
+		{"executable", func() error { return e.p.Enter(va, code&^0xfff, ProtRead|ProtExec, MemNormal, Page4K, Accessed) }, true},
+	} {
+		if err := c.enter(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		_, want, ok := e.walk.Walk(va+code&0xfff, Execute)
+		before := rec.faults
+		got := probeExec(va + code&0xfff)
+		switch {
+		case ok != c.runs:
+			t.Fatalf("%s: the walk says ok %v", c.name, ok)
+		case c.runs && (got != 0x55 || rec.faults != before):
+			t.Fatalf("%s: call returned %#x after %d aborts", c.name, got, rec.faults-before)
+		case !c.runs && (got != 0 || rec.faults != before+1):
+			t.Fatalf("%s: call returned %#x after %d aborts, want one", c.name, got, rec.faults-before)
+		case !c.runs && !rec.last.Same(&want):
+			t.Fatalf("%s: abort %+v (FS %05b), the walk predicts %+v (FS %05b)", c.name, rec.last, rec.last.FS(), want, want.FS())
+		case !c.runs && (rec.last.Kind != want.Kind || rec.last.Level != want.Level):
+			t.Fatalf("%s: decoded %v level %d, want %v level %d", c.name, rec.last.Kind, rec.last.Level, want.Kind, want.Level)
+		}
+	}
+}
