@@ -43,6 +43,31 @@
 // vm enters a page in answer to a fault it passes Accessed (and Written
 // for a write fault), so one fault is taken, not two or three.
 //
+// # The fast paths
+//
+// The fault path's operations each have a fast path for one small page
+// in a table that exists: Enter (a page where nothing is mapped, not
+// wired, pa in the first range of Config.Phys), EnterPage (the same with
+// the protection, memory type and flags checked and encoded once, as a
+// PageAttr from NewPageAttr: the handler's way to enter a page), Upgrade,
+// and Remove of one page from a table that keeps other mappings. Every
+// other case, errors included, goes through the general code, so results
+// and errors are the same either way (the host tests compare them). A
+// fast path checks busy but does not set it: it makes no call before its
+// state is consistent.
+//
+// The upkeep of one descriptor is one call (upkeep.go): on the target,
+// when the MMU is Hardware, an assembly function per sequence below
+// (upkeep_arm.s); otherwise the same operations through the MMU's
+// methods, so that RecordingMMU and the coherence model see exactly what
+// the target does (a host test reads upkeep_arm.s and compares).
+//
+// Costs are measured on the target under QEMU with -icount shift=0,
+// where ns/op counts instructions (bench_target_test.go). The abort path
+// is TamaGo's vector and runtime.CallOnG0, the hook (abort_tamago.go:
+// one assembly call reads DFSR, DFAR, SP_usr and g; decoding and
+// Dispatcher's rules are inline), the handler, and the Pmap operation.
+//
 // # Faults and the abort hook
 //
 // DecodeData(DFSR, DFAR) and DecodePrefetch(IFSR, IFAR) give a Fault:
@@ -69,16 +94,16 @@
 //	  -> Pmap (no lock; methods must not overlap)
 //
 // The fault handler runs on g0 with IRQs masked and may call Upgrade,
-// Enter, Lookup and Extract only if it can take vm's lock without
+// Enter, EnterPage, Lookup and Extract only if it can take vm's lock without
 // blocking (a try-lock); when it cannot, the faulting goroutine yields
 // and retries. pmap's own code never touches memory inside a window
 // (tables live in identity-mapped memory outside every window), so an
 // abort never interrupts a Pmap method; as a guard, a method entered
 // while another is in progress on the same Pmap returns ErrBusy (or does
 // nothing). pmap methods must not be called from other interrupt
-// handlers. Enter, Remove, Protect, Upgrade, Lookup, Extract, the
-// Is/Clear methods, SetWired and the fault decoders allocate nothing
-// (tests check it); TableAllocator and MMU implementations must not
+// handlers. Enter, EnterPage, NewPageAttr, Remove, Protect, Upgrade,
+// Lookup, Extract, the Is/Clear methods, SetWired and the fault decoders
+// allocate nothing (tests check it); TableAllocator and MMU implementations must not
 // allocate either. New, Destroy and CheckInvariants may.
 //
 // # Invariants (CheckInvariants)
@@ -91,8 +116,9 @@
 //   - An entry is read-write (AP[2]=0) only if its protection allows
 //     write and it is modified; a wired entry is accessed, and read-write
 //     if writable, so it never faults.
-//   - Software state is zero for fault entries; resident and wired counts
-//     equal the entries (in 4 KiB units) in the tables.
+//   - Software state is zero for fault entries; each table's count and
+//     the wired count equal the entries (in 4 KiB units) in the tables
+//     (Resident is the sum of the tables' counts).
 //   - Every descriptor uses AP[1]=0 (PL1 only), S=0 (one core), nG as
 //     configured, and a memory type from MemType.
 //
