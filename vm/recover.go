@@ -127,10 +127,12 @@ func (k *Kernel) sendGuarded(o *object, r *request) {
 		p := &PagerPanic{Op: r.op, Value: v}
 		o.endCall()
 		k.record(o, r.op, r.seq, r.off, r.len, r.desired, 0, 0, mo.KernMemoryFailure)
+		// Failed first, so that the access that waits for the request
+		// finds the object terminated rather than the page in error.
+		k.failObject(o, p)
 		k.mu.Lock()
 		k.refusedLocked(o, r, p)
 		k.mu.Unlock()
-		k.failObject(o, p)
 	}()
 	k.send(o, r)
 }
