@@ -38,10 +38,10 @@ help:
 	@echo "  make image BOARD=qemu|usbarmory   build the demo ELF for a board"
 	@echo "  make fuzz          longer fuzzing (FUZZTIME=1m per target)"
 	@echo "  make bench         on-target (QEMU, instructions) and host benchmarks, one table"
-	@echo "  make deps          install QEMU, mkimage and imx_usb (Debian, as root)"
+	@echo "  make deps          install QEMU, mkimage, imx_usb, qemu-nbd and nbd-server (Debian, as root)"
 
 deps:
-	scripts/deps.sh qemu-system-arm mkimage imx_usb
+	scripts/deps.sh qemu-system-arm mkimage imx_usb qemu-nbd nbd-server
 
 tamago-check:
 	@scripts/check-tamago.sh
@@ -88,6 +88,7 @@ bench: tamago-check bin/qemu-run
 	TAMACH_ICOUNT=1 $(TARGET_ENV) $(TAMAGO) test -count=1 -run '^$$' -bench '^BenchmarkTarget' -benchtime $(BENCHTIME) \
 		-timeout $(TARGET_TIMEOUT) -tags linkramsize -ldflags "$(TARGET_LDFLAGS)" -exec $(CURDIR)/bin/qemu-run \
 		$(BENCH_TARGET_PKGS) > $(BUILD)/bench-target.txt || { cat $(BUILD)/bench-target.txt; exit 1; }
+	@scripts/deps.sh qemu-nbd
 	go test -count=1 -run '^$$' -bench . -benchtime $(BENCHTIME) $$(go list ./... | grep -v /testdata/) \
 		> $(BUILD)/bench-host.txt || { cat $(BUILD)/bench-host.txt; exit 1; }
 	@go run ./cmd/benchtable -target $(BUILD)/bench-target.txt -host $(BUILD)/bench-host.txt
@@ -125,8 +126,10 @@ vet: tamago-check
 	go vet ./...
 	$(TARGET_ENV) $(TAMAGO) vet -tags linkramsize ./...
 
+# TAMACH_NBD=required: the NBD tests fail, not skip, without qemu-nbd.
 test-host:
-	go test -count=1 ./...
+	@scripts/deps.sh qemu-nbd
+	TAMACH_NBD=required go test -count=1 ./...
 
 fuzz-short:
 	scripts/fuzz.sh $(FUZZTIME)

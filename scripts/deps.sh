@@ -3,7 +3,7 @@
 # is installed from Debian's packages when run as root on Debian; otherwise
 # the exact install command is printed and the script fails.
 set -euo pipefail
-declare -A pkg=([qemu-system-arm]=qemu-system-arm [mkimage]=u-boot-tools [imx_usb]=imx-usb-loader)
+declare -A pkg=([qemu-system-arm]=qemu-system-arm [mkimage]=u-boot-tools [imx_usb]=imx-usb-loader [qemu-nbd]=qemu-utils [nbd-server]=nbd-server)
 missing=()
 for c in "$@"; do
 	[[ -n "${pkg[$c]:-}" ]] || { echo "deps.sh: unknown command $c" >&2; exit 2; }

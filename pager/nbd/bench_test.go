@@ -1,0 +1,102 @@
+package nbd
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/mo/motest"
+)
+
+// benchRatio runs op b.N times and reports its time as a ratio to a raw
+// 4 KiB copy measured in the same run ("x-copy"), taking the better of
+// two copy runs, one on each side of the measured loop.
+func benchRatio(b *testing.B, op func(i int)) {
+	src, dst := make([]byte, ps), make([]byte, ps)
+	copies := func() time.Duration {
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			copy(dst, src)
+		}
+		return time.Since(start)
+	}
+	base := copies()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op(i)
+	}
+	b.StopTimer()
+	base = max(min(base, copies()), 1)
+	b.ReportMetric(float64(b.Elapsed())/float64(base), "x-copy")
+	b.ReportMetric(float64(base.Nanoseconds())/float64(b.N), "copy-ns/op")
+}
+
+const benchPages = 256
+
+// BenchmarkNBDPageOut is one 4 KiB data_return through the default pager
+// into an NBD store served by qemu-nbd on loopback: a write with FUA (the
+// default: stable when acknowledged), and a write alone (Config.NoFUA).
+func BenchmarkNBDPageOut(b *testing.B) {
+	b.Run("fua", func(b *testing.B) { benchPageOut(b, false) })
+	b.Run("nofua", func(b *testing.B) { benchPageOut(b, true) })
+}
+
+func benchPageOut(b *testing.B, noFUA bool) {
+	srv := startQemuNBD(b, benchPages*ps)
+	c := newClient(b, Config{Dial: dialer(srv.addr()), Export: srv.export, NoFUA: noFUA})
+	p := newDefaultPager(b, c)
+	ctl := motest.NewFrameControl(ps, nil)
+	obj, err := p.Create(ctl, benchPages*ps, ps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := page(1, 1)
+	benchRatio(b, func(i int) {
+		if err := obj.DataReturn(mo.Seqno(i+1), ctl, mo.Offset(i%benchPages*ps), data, true, false); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkNBDPageIn is one 4 KiB data_request answered with data_supply
+// from an NBD store served by qemu-nbd on loopback.
+func BenchmarkNBDPageIn(b *testing.B) {
+	srv := startQemuNBD(b, benchPages*ps)
+	c := newClient(b, Config{Dial: dialer(srv.addr()), Export: srv.export})
+	p := newDefaultPager(b, c)
+	ctl := motest.NewFrameControl(ps, nil)
+	obj, err := p.Create(ctl, benchPages*ps, ps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := mo.Seqno(1)
+	for i := 0; i < benchPages; i++ {
+		if err := obj.DataReturn(s, ctl, mo.Offset(i*ps), page(uint64(i), 2), true, false); err != nil {
+			b.Fatal(err)
+		}
+		s++
+	}
+	benchRatio(b, func(i int) {
+		if err := obj.DataRequest(s, ctl, mo.Offset(i%benchPages*ps), ps, mo.ProtRead); err != nil {
+			b.Fatal(err)
+		}
+		s++
+	})
+	if ctl.Supplies < b.N {
+		b.Fatalf("%d supplies for %d requests", ctl.Supplies, b.N)
+	}
+}
+
+// BenchmarkNBDConnect is one connection: dial, fixed newstyle
+// negotiation with NBD_OPT_GO, and NBD_CMD_DISC.
+func BenchmarkNBDConnect(b *testing.B) {
+	srv := startQemuNBD(b, benchPages*ps)
+	benchRatio(b, func(i int) {
+		c, err := New(Config{Dial: dialer(srv.addr()), Export: srv.export})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	})
+}
