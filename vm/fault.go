@@ -111,6 +111,13 @@ func (k *Kernel) faultLocked(f *pmap.Fault, onG0 bool) (pmap.Resolution, Reason,
 		if req.op == mo.OpDataRequest {
 			k.stats.FaultsPager++
 		}
+		// Where goroutines run in parallel (the host), the map may have
+		// changed while the lock was released, moving the entries: look
+		// the entry up again, and let the access retry if it changed.
+		if e = k.entryAtLocked(f.Addr); e == nil || e.obj != o || e.prot&acc != acc ||
+			uint32((e.off+mo.Offset(va-e.start))>>k.shift) != index {
+			return pmap.Retry, ReasonNone, false
+		}
 		i, st = k.pageLocked(o, index, acc|mo.ProtRead, nil, true)
 	} else if st == stOK {
 		k.stats.FaultsResident++
