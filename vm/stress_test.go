@@ -162,7 +162,7 @@ func stressObjects(t testing.TB, seed uint64, w int, total uint32) []*stressObje
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := inject.NewSchedule(seed ^ uint64(w+1)*0x9e3779b97f4a7c15).
+			s := inject.NewSchedule(seed^uint64(w+1)*0x9e3779b97f4a7c15).
 				Rate(inject.Delay, 100000).Rate(inject.Duplicate, 50000).Rate(inject.Reorder, 100000).
 				Rate(inject.Error, 50000).Only(mo.OpDataSupply, mo.OpDataUnavailable, mo.OpDataReturn)
 			o.obj = inject.Wrap(rp, s)
