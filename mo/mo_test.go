@@ -132,6 +132,37 @@ func TestSequencerTryEnterAndMisuse(t *testing.T) {
 	s.Leave(5)
 }
 
+// TestSequencerInterleavedWaiters: goroutines each take every fourth
+// seqno, so that most calls wait while others leave; every seqno is served
+// once, in order.
+func TestSequencerInterleavedWaiters(t *testing.T) {
+	var s Sequencer
+	const workers, rounds = 4, 500
+	served := make([]Seqno, 0, workers*rounds)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				q := Seqno(r*workers + w)
+				s.Enter(q)
+				served = append(served, q) // the turn orders the appends
+				s.Leave(q)
+			}
+		}(w)
+	}
+	wg.Wait()
+	for i, q := range served {
+		if q != Seqno(i) {
+			t.Fatalf("position %d served seqno %d", i, q)
+		}
+	}
+	if len(served) != workers*rounds || s.Next() != workers*rounds {
+		t.Errorf("%d served, Next = %d", len(served), s.Next())
+	}
+}
+
 func TestSequencerAllocatesNothing(t *testing.T) {
 	var s Sequencer
 	q := Seqno(0)

@@ -95,3 +95,22 @@ func TestPagerNotFaultSafeIsCalledOutsideTheHandler(t *testing.T) {
 	}
 	e.check(t)
 }
+
+// TestAllocateFaultsAreServedInline: anonymous memory's objects come from
+// the default pager's Create, after the object is made; when the default
+// pager's objects are mo.FaultSafe, a zero-fill fault is still answered
+// inside the handler, at the first try.
+func TestAllocateFaultsAreServedInline(t *testing.T) {
+	e := newEnv(t, envOpt{ps: 4 << 10, frames: 16})
+	r, err := e.k.Allocate(8<<10, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tries := fault(t, e, r.Addr()+4<<10); tries != 1 {
+		t.Errorf("a zero-fill fault took %d tries, want 1", tries)
+	}
+	if s := e.k.Stats(); s.Yields != 0 || s.FaultsPager != 1 {
+		t.Errorf("stats %+v: want one pager fault and no yield", s)
+	}
+	e.check(t)
+}

@@ -176,6 +176,9 @@ func (k *Kernel) Allocate(size uint32, opt MapOptions) (*Region, error) {
 		return nil, err
 	}
 	o.pager, o.def = d, d
+	if fs, ok := d.(mo.FaultSafe); ok {
+		o.inline = fs.FaultSafe()
+	}
 	k.byPager[d] = o
 	k.mu.Unlock()
 	return r, nil

@@ -21,7 +21,15 @@
 //     kernel may call the object back from inside one.
 //   - When Terminate returns, no answer for that control is being sent or
 //     will be sent: kernel.dead is set under mu, and Terminate waits until
-//     kernel.inflight, the answers under way, is zero.
+//     kernel.inflight, the answers under way, is zero. An answer raises
+//     inflight before it looks at dead, and Terminate sets dead before it
+//     looks at inflight (both atomic), so one of the two sees the other.
+//   - last is nil or a kernel that is in kernels, or was until its
+//     Terminate (which clears last under mu).
+//
+// The synchronous data path takes no lock when the control is the one
+// seen last (last): a kernel's fault path makes one data request per
+// fault, so this is the pager's share of every pager fault.
 //
 // # Lock order
 //
@@ -30,6 +38,7 @@ package rampager
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/tamach/tamach/mo"
 )
@@ -57,26 +66,34 @@ type Object struct {
 	cfg Config
 
 	mu        sync.Mutex
-	cond      sync.Cond               // L is &mu; signalled when a kernel's inflight drops to zero
+	cond      sync.Cond               // L is &mu; broadcast when a dead kernel's inflight drops to zero
 	arena     []byte                  // protected by mu for writes; see package doc
 	kernels   map[mo.Control]*kernel  // protected by mu
 	dead      map[mo.Control]struct{} // protected by mu
 	destroyed bool                    // protected by mu
+	// last is the kernel of the last call that found one, so that a
+	// call on it needs neither mu nor a map lookup. Set under mu.
+	last atomic.Pointer[kernel]
+	// requests counts the requests answered (Requests, under mu, is
+	// brought up to date from it when the stats are read).
+	requests atomic.Uint64
 
 	jobs    chan job       // async mode: requests to answer
 	pending sync.WaitGroup // async mode: jobs queued and not finished
 	stop    chan struct{}
 	stopped sync.Once
 
-	// Stats, protected by mu.
+	// Stats, protected by mu. Requests is current after Quiesce or
+	// Stats; Returns and PreciousReturns always are.
 	Requests, Returns, PreciousReturns uint64
 }
 
 type kernel struct {
 	seq      mo.Sequencer
-	pageSize mo.Size // immutable after Init
-	dead     bool    // protected by Object.mu
-	inflight int     // protected by Object.mu
+	ctl      mo.Control   // immutable
+	pageSize mo.Size      // immutable after Init
+	dead     atomic.Bool  // set under Object.mu by Terminate
+	inflight atomic.Int32 // answers under way
 }
 
 type job struct {
@@ -119,7 +136,20 @@ func (o *Object) Close() {
 
 // Quiesce waits until every queued request has been answered or dropped
 // (motest.Quiescer).
-func (o *Object) Quiesce() { o.pending.Wait() }
+func (o *Object) Quiesce() {
+	o.pending.Wait()
+	o.Stats()
+}
+
+// Stats returns the counters: data requests answered, pages returned, and
+// of those the clean precious ones. It also brings the Requests field up
+// to date.
+func (o *Object) Stats() (requests, returns, preciousReturns uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.Requests = o.requests.Load()
+	return o.Requests, o.Returns, o.PreciousReturns
+}
 
 // ReadAt copies the pager's current contents at off into p, for tests.
 func (o *Object) ReadAt(p []byte, off int64) (int, error) {
@@ -145,37 +175,44 @@ func (o *Object) worker() {
 
 // answer supplies the pages of a request unless the control was terminated.
 func (o *Object) answer(ctl mo.Control, k *kernel, offset mo.Offset, length mo.Size) {
-	o.mu.Lock()
-	if k.dead {
-		o.mu.Unlock()
-		return
+	k.inflight.Add(1)
+	if !k.dead.Load() {
+		o.requests.Add(1)
+		// A kernel cannot return a page it is asking for, so the arena
+		// under the range does not change while it is supplied.
+		ctl.DataSupply(offset, o.arena[offset:offset+mo.Offset(length)], mo.ProtNone, o.cfg.Precious, false)
 	}
-	k.inflight++
-	o.Requests++
-	o.mu.Unlock()
-	// A kernel cannot return a page it is asking for, so the arena under
-	// the range does not change while it is supplied.
-	ctl.DataSupply(offset, o.arena[offset:offset+mo.Offset(length)], mo.ProtNone, o.cfg.Precious, false)
-	o.mu.Lock()
-	k.inflight--
-	if k.inflight == 0 {
+	if k.inflight.Add(-1) == 0 && k.dead.Load() {
+		// Terminate may be waiting (see Invariants).
+		o.mu.Lock()
 		o.cond.Broadcast()
+		o.mu.Unlock()
 	}
-	o.mu.Unlock()
 }
 
 func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
-	o.mu.Lock()
-	k := o.kernels[ctl]
-	_, dead := o.dead[ctl]
-	o.mu.Unlock()
-	if k == nil {
-		if dead {
-			return nil, mo.KernTerminated
+	k := o.last.Load()
+	if k == nil || k.ctl != ctl {
+		o.mu.Lock()
+		k = o.kernels[ctl]
+		_, dead := o.dead[ctl]
+		if k != nil {
+			o.last.Store(k)
 		}
-		return nil, mo.KernInvalidArgument
+		o.mu.Unlock()
+		if k == nil {
+			if dead {
+				return nil, mo.KernTerminated
+			}
+			return nil, mo.KernInvalidArgument
+		}
 	}
 	k.seq.Enter(seqno)
+	if k.dead.Load() {
+		// Terminated while this call waited for its turn.
+		k.seq.Leave(seqno)
+		return nil, mo.KernTerminated
+	}
 	return k, nil
 }
 
@@ -198,7 +235,7 @@ func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
 		o.mu.Unlock()
 		return mo.KernInvalidArgument
 	}
-	k := &kernel{pageSize: pageSize}
+	k := &kernel{ctl: ctl, pageSize: pageSize}
 	k.seq.Enter(0)
 	o.kernels[ctl] = k
 	o.mu.Unlock()
@@ -296,10 +333,13 @@ func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 		return err
 	}
 	o.mu.Lock()
-	k.dead = true
+	k.dead.Store(true)
 	delete(o.kernels, ctl)
 	o.dead[ctl] = struct{}{}
-	for k.inflight > 0 {
+	if o.last.Load() == k {
+		o.last.Store(nil)
+	}
+	for k.inflight.Load() > 0 {
 		o.cond.Wait()
 	}
 	o.mu.Unlock()

@@ -6,11 +6,18 @@
 // is made, plus a bit per MinPageSize granule that says whether a kernel ever
 // returned data there. A page with no such granule is answered with
 // DataUnavailable (the kernel zero-fills it, no copy); any other page with
-// DataSupply straight from the arena. Neither path allocates.
+// DataSupply straight from the arena. Neither path allocates, and neither
+// takes mu when the control is the one seen last: the fault path of a
+// kernel makes one data request per fault, so its cost is the pager's
+// share of every zero-fill fault.
 //
 // # Invariants
 //
-//   - arena[i] is zero unless written[i/mo.MinPageSize] is set.
+//   - arena[i] is zero unless the bit of granule i/mo.MinPageSize is set in
+//     written. A bit is set (atomically) after the granule's data is
+//     copied in, so a request that sees it set reads the data.
+//   - last is nil or a kernel that is in kernels, or was until its
+//     Terminate (which clears last and sets kernel.dead under mu).
 //   - A control is in kernels from its accepted Init until its Terminate,
 //     then in dead; a refused Init puts it in dead at once.
 //   - Calls of one control are handled in seqno order (mo.Sequencer); the
@@ -25,6 +32,7 @@ package zerofill
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/tamach/tamach/mo"
 )
@@ -34,15 +42,21 @@ type Object struct {
 	size mo.Size
 
 	mu      sync.Mutex
-	arena   []byte                  // protected by mu (see Invariants)
-	written []bool                  // protected by mu; one per mo.MinPageSize granule
+	arena   []byte                  // written under mu (see Invariants)
+	written []atomic.Uint32         // a bit per mo.MinPageSize granule; set under mu
 	kernels map[mo.Control]*kernel  // protected by mu
 	dead    map[mo.Control]struct{} // protected by mu
+	// last is the kernel of the last call that found one, so that a
+	// call on it needs neither mu nor a map lookup (hashing an interface
+	// key costs more than the rest of a data request). Set under mu.
+	last atomic.Pointer[kernel]
 }
 
 type kernel struct {
 	seq      mo.Sequencer
-	pageSize mo.Size // immutable after Init
+	ctl      mo.Control  // immutable
+	pageSize mo.Size     // immutable after Init
+	dead     atomic.Bool // set under Object.mu by Terminate
 }
 
 var _ mo.DefaultObject = (*Object)(nil)
@@ -56,7 +70,7 @@ func New(size mo.Size) (*Object, error) {
 	return &Object{
 		size:    size,
 		arena:   make([]byte, size),
-		written: make([]bool, size/mo.MinPageSize),
+		written: make([]atomic.Uint32, (size/mo.MinPageSize+31)/32),
 		kernels: make(map[mo.Control]*kernel),
 		dead:    make(map[mo.Control]struct{}),
 	}, nil
@@ -91,17 +105,28 @@ func (Pager) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObject, e
 // enter takes ctl's seqno turn and returns its state, or the Mach code for a
 // control this object does not serve; then the turn is not taken.
 func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
-	o.mu.Lock()
-	k := o.kernels[ctl]
-	_, dead := o.dead[ctl]
-	o.mu.Unlock()
-	if k == nil {
-		if dead {
-			return nil, mo.KernTerminated
+	k := o.last.Load()
+	if k == nil || k.ctl != ctl {
+		o.mu.Lock()
+		k = o.kernels[ctl]
+		_, dead := o.dead[ctl]
+		if k != nil {
+			o.last.Store(k)
 		}
-		return nil, mo.KernInvalidArgument
+		o.mu.Unlock()
+		if k == nil {
+			if dead {
+				return nil, mo.KernTerminated
+			}
+			return nil, mo.KernInvalidArgument
+		}
 	}
 	k.seq.Enter(seqno)
+	if k.dead.Load() {
+		// Terminated while this call waited for its turn.
+		k.seq.Leave(seqno)
+		return nil, mo.KernTerminated
+	}
 	return k, nil
 }
 
@@ -124,7 +149,7 @@ func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
 		o.mu.Unlock()
 		return mo.KernInvalidArgument
 	}
-	k := &kernel{pageSize: pageSize}
+	k := &kernel{ctl: ctl, pageSize: pageSize}
 	k.seq.Enter(0)
 	o.kernels[ctl] = k
 	o.mu.Unlock()
@@ -132,13 +157,31 @@ func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
 	return ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay})
 }
 
-func (o *Object) hasDataLocked(off mo.Offset, ps mo.Size) bool {
-	for g := off / mo.Offset(mo.MinPageSize); g < (off+mo.Offset(ps))/mo.Offset(mo.MinPageSize); g++ {
-		if o.written[g] {
+// hasData reports whether a kernel returned data in [off, off+ps). It
+// takes no lock: the bits are set after the data (see Invariants). A page
+// is a power of two of granules and aligned to its size, so up to 32 of
+// them are bits of one word.
+func (o *Object) hasData(off mo.Offset, ps mo.Size) bool {
+	g := uint64(off / mo.Offset(mo.MinPageSize))
+	n := uint64(ps / mo.MinPageSize)
+	if n < 32 && g%32+n <= 32 {
+		return o.written[g/32].Load()>>(g%32)&(1<<n-1) != 0
+	}
+	for end := g + n; g < end; g++ {
+		if o.written[g/32].Load()&(1<<(g%32)) != 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// setWrittenLocked sets the bits of [off, off+n). Preconditions: o.mu is
+// held and the data is in the arena.
+func (o *Object) setWrittenLocked(off mo.Offset, n mo.Size) {
+	for g := uint64(off / mo.Offset(mo.MinPageSize)); g < uint64((off+mo.Offset(n))/mo.Offset(mo.MinPageSize)); g++ {
+		w := &o.written[g/32]
+		w.Store(w.Load() | 1<<(g%32))
+	}
 }
 
 // FaultSafe implements mo.FaultSafe: DataRequest and DataUnlock answer
@@ -162,10 +205,7 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 	// range do not change under the answers below (see package doc).
 	ps := k.pageSize
 	for off := offset; off < offset+mo.Offset(length); off += mo.Offset(ps) {
-		o.mu.Lock()
-		has := o.hasDataLocked(off, ps)
-		o.mu.Unlock()
-		if has {
+		if o.hasData(off, ps) {
 			ctl.DataSupply(off, o.arena[off:off+mo.Offset(ps)], mo.ProtNone, false, false)
 		} else {
 			ctl.DataUnavailable(off, ps)
@@ -200,9 +240,7 @@ func (o *Object) store(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []
 	}
 	o.mu.Lock()
 	copy(o.arena[offset:], data)
-	for g := offset / mo.Offset(mo.MinPageSize); g < (offset+mo.Offset(len(data)))/mo.Offset(mo.MinPageSize); g++ {
-		o.written[g] = true
-	}
+	o.setWrittenLocked(offset, mo.Size(len(data)))
 	o.mu.Unlock()
 	return nil
 }
@@ -243,6 +281,10 @@ func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 	o.mu.Lock()
 	delete(o.kernels, ctl)
 	o.dead[ctl] = struct{}{}
+	k.dead.Store(true)
+	if o.last.Load() == k {
+		o.last.Store(nil)
+	}
 	o.mu.Unlock()
 	k.seq.Leave(seqno)
 	return nil
