@@ -511,6 +511,11 @@ const tlbBatchLimit = 32
 // Remove unmaps every page in [start, end). Mappings' modified and
 // referenced state is forgotten: read it first (Lookup) if it matters.
 // L2 tables left empty are freed.
+//
+// Remove needs no stack check of its own (go:nosplit): its frame is small
+// and what it calls checks its own.
+//
+//go:nosplit
 func (p *Pmap) Remove(start, end uint32) error {
 	// One small page from a table that keeps other mappings: the fault
 	// path's and eviction's case, without the range machinery. Any other
