@@ -51,17 +51,85 @@
 //
 // # Memory: the reserve
 //
-// Everything the data path needs is allocated by New and Create: the page
-// buffers of the reserve (Config.Buffers of them, each of the largest
-// kernel page size), the job queue of the asynchronous mode, and each
-// object's slot references. A page-in reads into a reserve buffer and
-// supplies from it; a page-out (data_return, data_initialize) writes from
-// the kernel's lent page straight into the store, so it needs no memory at
-// all and never waits for the memory it frees. A page-in finding every
-// buffer in use waits for another page-in to finish with one, never for
-// memory. DataRequest, DataReturn and DataInitialize allocate nothing
-// (tests use testing.AllocsPerRun); errors are the exception (a failed
-// page-out wraps the store's error).
+// Everything the data path needs is allocated by New, Create and Init:
+// the page buffers of the reserve (Config.Buffers of them, each of the
+// largest kernel page size), the job queue of the asynchronous mode, each
+// object's slot references and each kernel's bitmap of pending pages. A
+// page-in reads into a reserve buffer and supplies from it; a page-out
+// (data_return, data_initialize) writes from the kernel's lent page
+// straight into the store, so it needs no memory at all and never waits
+// for the memory it frees. The reserve is the page-ins' alone
+// (BackingStoreDelete allocates its own copy buffer), and a page-in never
+// waits for it: a page for which no buffer is free is marked pending in
+// its kernel's bitmap, the data_request returns without that answer, and
+// the page-in that gives a buffer back next answers the pending pages
+// before it returns (Stats.Handoffs). Every buffer in use belongs to a
+// page-in inside a Control call, which gives it back when that call
+// returns, so a pending page is answered; Terminate drops its kernel's
+// pending pages. DataRequest, DataReturn and DataInitialize allocate
+// nothing (tests use testing.AllocsPerRun); errors are the exception (a
+// failed page-out wraps the store's error, made after Pager.mu is
+// released).
+//
+// # The fault path (mo.FaultSafe)
+//
+// Objects of a synchronous pager whose stores are all store.FaultSafe
+// (RAM, Sealed and Faulty over RAM; not File) say FaultSafe() true, and
+// vm then calls their DataRequest and DataUnlock from its fault handler,
+// which on TamaGo runs on g0 with IRQs masked: no defer, no allocation,
+// no blocking there. Once an object has said true, AddSegment refuses a
+// store that is not fault-safe. An asynchronous pager's objects say
+// false: their answers come from the worker goroutine, and its queue send
+// may fall back to answering inside the call anyway.
+//
+// What DataRequest and DataUnlock do: find the kernel (a scan of
+// Object.kernels, no map), take and leave the seqno turn, count the
+// answer under way, and for a page-in take a reserve buffer without
+// waiting, read the store (RAM: a copy; Sealed: its own mutex, then an
+// AES-GCM open into the buffer, no allocation, no defer), release
+// Pager.mu, answer through the Control, retake Pager.mu and give the
+// buffer back. None of it uses defer or allocates. The seqno turn is due
+// at once: vm makes a call from the fault handler only when no other
+// call on the object is under way, and the pager holds a turn only for
+// the length of a call (begin leaves it before the answer). The one lock
+// taken is Pager.mu (and a store's own leaf mutex under it).
+//
+// Why Pager.mu cannot be held by another goroutine when the fault handler
+// runs on the target: TamaGo has one core, cooperative scheduling and no
+// sysmon (the runtime's haveSysmon is false for tamago), so nothing
+// preempts a goroutine; the fault handler runs while every other
+// goroutine is stopped at a point where it gave up the CPU, that is where
+// it blocked (a channel, a mutex or cond, a sleep; an allocation, which
+// may park in a GC assist or wait for the GC's workers to start), yielded
+// (runtime.Gosched), or faulted and was answered Yield. With Pager.mu
+// held this package does none of these:
+//
+//   - it allocates nothing: calls that grow the pager's slices (stores,
+//     segments, objects, an object's kernels) build the new slice while
+//     holding only Pager.admin, a lock the fault path never takes, and
+//     install it under Pager.mu; reports (Objects, ObjectPages,
+//     CheckInvariants) size their results before taking Pager.mu, errors
+//     are formatted after releasing it, and forgetting an object only
+//     marks it gone (the next newObject drops it from the list);
+//   - the only wait is p.cond.Wait (Terminate waiting for answers under
+//     way), which releases Pager.mu while it waits;
+//   - no Control method is called and no channel is used;
+//   - the stores called are fault-safe ones (a page-out in the pageout
+//     goroutine writes with Pager.mu held: RAM is a copy, Sealed an
+//     AES-GCM seal into its own scratch slot and a copy, neither blocks
+//     nor allocates); a pager with a store that is not fault-safe is not
+//     FaultSafe at all, since File's system calls would hold Pager.mu
+//     across a wait;
+//   - the memory touched (pager state, reserve buffers, store memory,
+//     pages vm lends through its PhysMem) is outside every vm window, so
+//     it cannot fault. A RAM store over a vm window would break this; the
+//     board's Store region is outside every window (store.PhysBytes).
+//
+// So a goroutine holding Pager.mu runs until it releases it, the fault
+// handler's Lock finds it free, and likewise the Sealed store's mutex,
+// which is only taken under Pager.mu (a store belongs to one pager). On
+// the host, where the fault handler is an ordinary call, these locks may
+// be contended and simply wait.
 //
 // # Answers
 //
@@ -100,8 +168,14 @@
 //
 // # Lock order
 //
-// kernel.seq (a seqno turn) before Pager.mu. Store mutexes (store.Sealed,
-// store.Faulty) are taken under Pager.mu and are leaves. Pager.mu is held
-// across store I/O, which on the target (RAM, sealed RAM) never blocks;
-// nothing else blocks with it held but Pager.cond waits, which release it.
+//	Pager.admin (management calls; held while they allocate; never on
+//	  the data path)
+//	  -> kernel.seq (a seqno turn; Init takes turn 0 under admin)
+//	    -> Pager.mu (all data-path state; never held while allocating,
+//	       blocking or calling a Control; see The fault path)
+//	      -> store mutexes (store.Sealed, store.Faulty; leaves)
+//
+// Pager.mu is held across store I/O, which on the stores of a FaultSafe
+// pager (RAM, sealed RAM) never blocks; nothing else blocks with it held
+// but Pager.cond waits, which release it.
 package defaultpager

@@ -2,35 +2,42 @@ package defaultpager
 
 import (
 	"fmt"
+	"math/bits"
 
 	"github.com/tamach/tamach/mo"
 )
 
 // Object is an object of the default pager. It implements
-// mo.DefaultObject. One made by Create (anonymous memory) has one control
-// and its pages are freed at its Terminate; one made by ObjectCreate is
-// mapped by kernels through Init and keeps its pages until it is
-// destroyed and every kernel terminated it.
+// mo.DefaultObject and mo.FaultSafe. One made by Create (anonymous memory)
+// has one control and its pages are freed at its Terminate; one made by
+// ObjectCreate is mapped by kernels through Init and keeps its pages until
+// it is destroyed and every kernel terminated it.
 type Object struct {
 	p         *Pager
 	id        ObjectID
 	size      mo.Size
 	temporary bool
 
+	// kernels has one entry per control the object ever had, live or
+	// terminated (dead), so that finding a control allocates nothing. It
+	// is written with p.admin and p.mu held, as a new slice (a slice once
+	// installed is never changed in place), and read with either held.
+	kernels []*kernel
+
 	// All protected by p.mu.
 	slots     []uint64 // per page of the pager's size: slot reference or 0
 	stored    int      // non-zero references
-	kernels   map[mo.Control]*kernel
-	dead      map[mo.Control]struct{}
 	destroyed bool
-	gone      bool // slots freed, out of p.objects
+	gone      bool // slots freed; dropped from p.objects by the next newObject
 }
 
 type kernel struct {
+	ctl      mo.Control // immutable
 	seq      mo.Sequencer
-	kps      mo.Size // immutable after Init or Create
-	dead     bool    // protected by p.mu
-	inflight int     // protected by p.mu: answers under way
+	kps      mo.Size  // immutable after Init or Create
+	dead     bool     // protected by p.mu
+	inflight int      // protected by p.mu: answers under way, pending pages included
+	pending  []uint64 // protected by p.mu: kernel pages whose page-in waits for a reserve buffer
 }
 
 type jobKind uint8
@@ -51,25 +58,41 @@ type job struct {
 
 var _ mo.DefaultObject = (*Object)(nil)
 
-func (p *Pager) newObject(size, pageSize mo.Size) (*Object, error) {
+// newObject makes an object with kernels ks and lists it.
+// Preconditions: p.admin is held.
+func (p *Pager) newObject(size, pageSize mo.Size, ks []*kernel, temporary bool) (*Object, error) {
 	if mo.CheckPageSize(pageSize) != nil && pageSize != 0 {
 		return nil, mo.KernInvalidArgument
 	}
 	if size == 0 || size%p.ps != 0 || (pageSize != 0 && size%pageSize != 0) || size > 1<<36 {
 		return nil, mo.KernInvalidArgument
 	}
-	o := &Object{p: p, size: size, slots: make([]uint64, size/p.ps),
-		kernels: make(map[mo.Control]*kernel), dead: make(map[mo.Control]struct{})}
+	o := &Object{p: p, size: size, slots: make([]uint64, size/p.ps), kernels: ks, temporary: temporary}
+	objs := make([]*Object, 0, len(p.objects)+1)
 	p.mu.Lock()
+	for _, x := range p.objects {
+		if !x.gone {
+			objs = append(objs, x)
+		}
+	}
 	o.id = p.nextObj
 	p.nextObj++
-	p.objects = append(p.objects, o)
+	p.objects = append(objs, o)
 	p.mu.Unlock()
 	return o, nil
 }
 
 func (p *Pager) kernelPageOK(ps mo.Size) bool {
 	return mo.CheckPageSize(ps) == nil && ps%p.ps == 0 && ps <= p.maxPS
+}
+
+// newKernelEntry makes ctl's kernel for an object of size bytes.
+func newKernelEntry(ctl mo.Control, kps, size mo.Size) *kernel {
+	k := &kernel{ctl: ctl, kps: kps}
+	if kps != 0 && size%kps == 0 {
+		k.pending = make([]uint64, (size/kps+63)/64)
+	}
+	return k
 }
 
 // Create implements mo.DefaultPager (memory_object_create): an object of
@@ -79,20 +102,18 @@ func (p *Pager) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObject
 	if ctl == nil || !p.kernelPageOK(pageSize) {
 		return nil, mo.KernInvalidArgument
 	}
-	o, err := p.newObject(size, pageSize)
+	k := newKernelEntry(ctl, pageSize, size)
+	k.seq.Enter(0) // Create is seqno 0
+	k.seq.Leave(0)
+	p.admin.Lock()
+	o, err := p.newObject(size, pageSize, []*kernel{k}, true)
+	p.admin.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	o.temporary = true
-	k := &kernel{kps: pageSize}
-	k.seq.Enter(0) // Create is seqno 0
-	k.seq.Leave(0)
-	p.mu.Lock()
-	o.kernels[ctl] = k
-	p.mu.Unlock()
 	if err := ctl.Ready(mo.Attributes{CopyStrategy: mo.CopySymmetric}); err != nil {
 		p.mu.Lock()
-		delete(o.kernels, ctl)
+		k.dead = true
 		p.forgetLocked(o)
 		p.mu.Unlock()
 		return nil, err
@@ -103,13 +124,16 @@ func (p *Pager) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObject
 // ObjectCreate makes an object of size bytes that kernels map with Init
 // (default_pager_object_create). Its contents start as zeros.
 func (p *Pager) ObjectCreate(size mo.Size) (*Object, error) {
-	return p.newObject(size, 0)
+	p.admin.Lock()
+	defer p.admin.Unlock()
+	return p.newObject(size, 0, nil, false)
 }
 
 // ID names the object in Objects and ObjectPages.
 func (o *Object) ID() ObjectID { return o.id }
 
-// forgetLocked frees o's slots and drops it from the pager.
+// forgetLocked frees o's slots and marks it gone; the next newObject
+// drops it from p.objects (this allocates nothing).
 // Preconditions: p.mu is held.
 func (p *Pager) forgetLocked(o *Object) {
 	if o.gone {
@@ -123,27 +147,45 @@ func (p *Pager) forgetLocked(o *Object) {
 		}
 	}
 	o.stored = 0
-	for i, x := range p.objects {
-		if x == o {
-			p.objects = append(p.objects[:i], p.objects[i+1:]...)
-			break
+}
+
+// find returns ctl's kernel, live or dead, or nil. Preconditions: p.mu
+// or p.admin is held.
+func (o *Object) find(ctl mo.Control) *kernel {
+	for _, k := range o.kernels {
+		if k.ctl == ctl {
+			return k
 		}
 	}
+	return nil
+}
+
+// liveLocked counts the live kernels. Preconditions: p.mu is held.
+func (o *Object) liveLocked() int {
+	n := 0
+	for _, k := range o.kernels {
+		if !k.dead {
+			n++
+		}
+	}
+	return n
 }
 
 // enter finds ctl's kernel and takes seqno's turn. Errors:
 // KernInvalidArgument for a control that never had Init,
-// KernTerminated for one that was terminated or dropped.
+// KernTerminated for one that was terminated or dropped. On the fault
+// path the turn is due (vm makes a call there only when no other call on
+// the object is under way), so Enter does not wait.
 func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
 	o.p.mu.Lock()
-	k := o.kernels[ctl]
-	_, dead := o.dead[ctl]
+	k := o.find(ctl)
+	dead := k != nil && k.dead
 	o.p.mu.Unlock()
 	if k == nil {
-		if dead {
-			return nil, mo.KernTerminated
-		}
 		return nil, mo.KernInvalidArgument
+	}
+	if dead {
+		return nil, mo.KernTerminated
 	}
 	k.seq.Enter(seqno)
 	o.p.mu.Lock()
@@ -164,28 +206,38 @@ func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
 		return mo.KernInvalidArgument
 	}
 	p := o.p
-	p.mu.Lock()
-	if k := o.kernels[ctl]; k != nil {
+	p.admin.Lock()
+	if k := o.find(ctl); k != nil {
+		p.admin.Unlock()
+		p.mu.Lock()
+		dead := k.dead
 		p.mu.Unlock()
+		if dead {
+			return mo.KernTerminated
+		}
 		// A second init on a live control: take its turn, refuse it.
 		if k, err := o.enter(seqno, ctl); err == nil {
 			k.seq.Leave(seqno)
 		}
 		return mo.KernInvalidArgument
 	}
-	if _, dead := o.dead[ctl]; dead {
-		p.mu.Unlock()
-		return mo.KernTerminated
+	p.mu.Lock()
+	gone := o.gone
+	p.mu.Unlock()
+	bad := seqno != 0 || !p.kernelPageOK(pageSize) || o.size%pageSize != 0 || gone || o.temporary
+	k := newKernelEntry(ctl, pageSize, o.size)
+	k.dead = bad // a refused control is recorded dead
+	ks := append(append(make([]*kernel, 0, len(o.kernels)+1), o.kernels...), k)
+	if !bad {
+		k.seq.Enter(0)
 	}
-	if seqno != 0 || !p.kernelPageOK(pageSize) || o.size%pageSize != 0 || o.gone || o.temporary {
-		o.dead[ctl] = struct{}{}
-		p.mu.Unlock()
+	p.mu.Lock()
+	o.kernels = ks
+	p.mu.Unlock()
+	p.admin.Unlock()
+	if bad {
 		return mo.KernInvalidArgument
 	}
-	k := &kernel{kps: pageSize}
-	k.seq.Enter(0)
-	o.kernels[ctl] = k
-	p.mu.Unlock()
 	k.seq.Leave(0)
 	if err := ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay}); err != nil {
 		return err
@@ -278,61 +330,149 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 	return nil
 }
 
-// serve answers a data request and ends the answer begun for it.
+// serve answers a data request and ends the answer begun for it. It
+// never waits: a page for which no reserve buffer is free is left pending
+// for the page-in that returns a buffer next (see the package
+// documentation). No defer: it runs in the fault handler.
 func (o *Object) serve(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Size) {
 	p := o.p
-	defer o.done(k)
-	kps := k.kps
-	units := int(kps / p.ps)
-	for off := offset; off < offset+mo.Offset(length); off += mo.Offset(kps) {
-		p.mu.Lock()
-		if k.dead {
-			p.mu.Unlock()
+	kps := mo.Offset(k.kps)
+	end := offset + mo.Offset(length)
+	p.mu.Lock()
+	for off := offset; off < end && !k.dead; off += kps {
+		buf := p.takeBufLocked()
+		if buf == nil {
+			for ; off < end; off += kps {
+				if o.pendLocked(k, off) {
+					k.inflight++
+					p.pending++
+				}
+			}
+			break
+		}
+		o.answerLocked(k, ctl, off, buf)
+	}
+	p.drainLocked()
+	k.inflight--
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// pendLocked marks the kernel page at off pending; false if it already
+// was. Preconditions: p.mu is held.
+func (o *Object) pendLocked(k *kernel, off mo.Offset) bool {
+	i := uint64(off) / uint64(k.kps)
+	if k.pending[i/64]&(1<<(i%64)) != 0 {
+		return false
+	}
+	k.pending[i/64] |= 1 << (i % 64)
+	return true
+}
+
+// answerLocked reads the kernel page at off into buf, answers it with mu
+// released and gives buf back. Preconditions: p.mu is held, buf was taken
+// from the reserve.
+func (o *Object) answerLocked(k *kernel, ctl mo.Control, off mo.Offset, buf []byte) {
+	p := o.p
+	buf = buf[:k.kps]
+	units := int(k.kps / p.ps)
+	u0 := int(off / mo.Offset(p.ps))
+	found := 0
+	var rerr error
+	for i := 0; i < units; i++ {
+		b := buf[i*int(p.ps) : (i+1)*int(p.ps)]
+		r := o.slots[u0+i]
+		if r == 0 {
+			clear(b)
+			continue
+		}
+		found++
+		if err := p.segs[segOf(r)].st.ReadPage(slotOf(r), b); err != nil {
+			p.stats.ReadErrors++
+			rerr = err
+			break
+		}
+		p.stats.PageIns++
+	}
+	p.mu.Unlock()
+	switch {
+	case rerr != nil:
+		ctl.DataError(off, k.kps, rerr)
+	case found == 0:
+		ctl.DataUnavailable(off, k.kps)
+	default:
+		ctl.DataSupply(off, buf, mo.ProtNone, false, false)
+	}
+	p.mu.Lock()
+	p.putBufLocked(buf)
+}
+
+// drainLocked answers pending pages while a reserve buffer is free; a
+// dead kernel's pending pages are dropped. Preconditions: p.mu is held.
+func (p *Pager) drainLocked() {
+	for p.pending > 0 && len(p.bufs) > 0 {
+		o, k, off := p.nextPendingLocked()
+		if k == nil { // cannot happen: pending counts the marks
+			p.pending = 0
 			return
 		}
-		buf := p.getBufLocked()[:kps]
-		u0 := int(off / mo.Offset(p.ps))
-		found := 0
-		var rerr error
-		for i := 0; i < units; i++ {
-			b := buf[i*int(p.ps) : (i+1)*int(p.ps)]
-			r := o.slots[u0+i]
-			if r == 0 {
-				clear(b)
-				continue
-			}
-			found++
-			if err := p.segs[segOf(r)].st.ReadPage(slotOf(r), b); err != nil {
-				p.stats.ReadErrors++
-				rerr = err
-				break
-			}
-			p.stats.PageIns++
+		p.pending--
+		p.stats.Handoffs++
+		if !k.dead {
+			o.answerLocked(k, k.ctl, off, p.takeBufLocked())
 		}
-		p.mu.Unlock()
-		switch {
-		case rerr != nil:
-			ctl.DataError(off, kps, rerr)
-		case found == 0:
-			ctl.DataUnavailable(off, kps)
-		default:
-			ctl.DataSupply(off, buf, mo.ProtNone, false, false)
-		}
-		p.mu.Lock()
-		p.putBufLocked(buf)
-		p.mu.Unlock()
+		k.inflight--
+		p.cond.Broadcast()
 	}
 }
 
+// nextPendingLocked finds and clears a pending mark.
+// Preconditions: p.mu is held.
+func (p *Pager) nextPendingLocked() (*Object, *kernel, mo.Offset) {
+	for _, o := range p.objects {
+		for _, k := range o.kernels {
+			for w, word := range k.pending {
+				if word != 0 {
+					b := bits.TrailingZeros64(word)
+					k.pending[w] &^= 1 << b
+					return o, k, mo.Offset(w*64+b) * mo.Offset(k.kps)
+				}
+			}
+		}
+	}
+	return nil, nil, 0
+}
+
 // DataUnlock implements mo.Object; the pager never locks pages, so the
-// answer is a lock_request that lifts every lock.
+// answer is a lock_request that lifts every lock. No defer: it runs in the
+// fault handler.
 func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
 	k, err := o.begin(seqno, ctl, offset, length)
 	if err != nil {
 		return err
 	}
-	defer o.done(k)
-	return ctl.LockRequest(offset, length, mo.ReturnNone, false, mo.ProtNone, false)
+	err = ctl.LockRequest(offset, length, mo.ReturnNone, false, mo.ProtNone, false)
+	o.done(k)
+	return err
+}
+
+// FaultSafe implements mo.FaultSafe: a synchronous pager whose stores are
+// all store.FaultSafe answers inside the call without blocking,
+// allocating or deferring, so the fault handler may call DataRequest and
+// DataUnlock itself. Once an object has answered true, AddSegment refuses
+// stores that are not fault-safe. See the package documentation.
+func (o *Object) FaultSafe() bool {
+	p := o.p
+	if p.cfg.Async {
+		return false
+	}
+	p.mu.Lock()
+	ok := p.blocking == 0
+	if ok {
+		p.inlined = true
+	}
+	p.mu.Unlock()
+	return ok
 }
 
 // DataReturn implements mo.Object: the pages are written to the stores
@@ -358,8 +498,9 @@ func (o *Object) pageOut(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data 
 	p := o.p
 	ps := int(p.ps)
 	u0, n := int(offset/mo.Offset(ps)), len(data)/ps
+	// With mu held: nothing allocates (the error is made after), nothing
+	// blocks but a store that is not fault-safe.
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	need := uint64(0)
 	for u := u0; u < u0+n; u++ {
 		if o.slots[u] == 0 {
@@ -368,6 +509,7 @@ func (o *Object) pageOut(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data 
 	}
 	if need > p.freeLocked(nil) {
 		p.stats.RefusedPageOuts++
+		p.mu.Unlock()
 		return mo.KernResourceShortage
 	}
 	for i := 0; i < n; i++ {
@@ -386,10 +528,12 @@ func (o *Object) pageOut(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data 
 				o.stored--
 				p.releaseLocked(r)
 			}
+			p.mu.Unlock()
 			return fmt.Errorf("%w: page-out of %#x: %w", mo.KernFailure, offset+mo.Offset(i*ps), err)
 		}
 		p.stats.PageOuts++
 	}
+	p.mu.Unlock()
 	return nil
 }
 
@@ -444,12 +588,16 @@ func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 	p := o.p
 	p.mu.Lock()
 	k.dead = true
-	delete(o.kernels, ctl)
-	o.dead[ctl] = struct{}{}
+	for w, word := range k.pending {
+		n := bits.OnesCount64(word)
+		k.pending[w] = 0
+		k.inflight -= n
+		p.pending -= n
+	}
 	for k.inflight > 0 {
 		p.cond.Wait()
 	}
-	if len(o.kernels) == 0 && (o.temporary || o.destroyed) {
+	if o.liveLocked() == 0 && (o.temporary || o.destroyed) {
 		p.forgetLocked(o)
 	}
 	p.mu.Unlock()
@@ -465,17 +613,23 @@ func (o *Object) Destroy(reason error) error {
 	p := o.p
 	p.mu.Lock()
 	o.destroyed = true
-	ctls := make([]mo.Control, 0, len(o.kernels))
-	for c := range o.kernels {
-		ctls = append(ctls, c)
-	}
-	if len(ctls) == 0 {
+	ks := o.kernels // never changed in place: a snapshot
+	live := o.liveLocked()
+	if live == 0 {
 		p.forgetLocked(o)
 	}
 	p.mu.Unlock()
-	for _, c := range ctls {
-		c.LockRequest(0, o.size, mo.ReturnDirty, true, mo.ProtWrite, false)
-		c.Destroy(reason)
+	if live == 0 {
+		return nil
+	}
+	for _, k := range ks {
+		p.mu.Lock()
+		dead := k.dead
+		p.mu.Unlock()
+		if !dead {
+			k.ctl.LockRequest(0, o.size, mo.ReturnDirty, true, mo.ProtWrite, false)
+			k.ctl.Destroy(reason)
+		}
 	}
 	return nil
 }

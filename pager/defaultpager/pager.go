@@ -68,6 +68,7 @@ type Stats struct {
 	ReadErrors, WriteErrors uint64 // store calls that failed
 	SyncErrors              uint64
 	Moved                   uint64 // pages moved by BackingStoreDelete
+	Handoffs                uint64 // kernel pages answered after their data_request returned, for want of a free buffer
 }
 
 // Pager is a default pager. It implements mo.DefaultPager and
@@ -81,32 +82,40 @@ type Pager struct {
 	closed sync.Once
 	busy   sync.WaitGroup // async: jobs queued and not finished
 
+	// admin serialises the calls that change the shape of the pager
+	// (stores, segments, objects, an object's kernels) and is held while
+	// they allocate; Pager.mu never is (see the package documentation).
+	admin   sync.Mutex
+	byStore map[store.Store]bool // protected by admin: stores in use as segments
+
 	mu        sync.Mutex
-	cond      sync.Cond            // L is &mu: a buffer came back, an inflight count dropped
-	stores    []*backingStore      // protected by mu: by priority, then creation
-	segs      []*segment           // protected by mu: by number; nil once deleted
-	objects   []*Object            // protected by mu
-	bufs      [][]byte             // protected by mu: free reserve buffers
-	nextStore mo.BackingStoreID    // protected by mu
-	nextObj   ObjectID             // protected by mu
-	stats     Stats                // protected by mu
-	moves     []move               // protected by mu: scratch of BackingStoreDelete
-	byStore   map[store.Store]bool // protected by mu: stores in use as segments
+	cond      sync.Cond         // L is &mu: an inflight count dropped
+	stores    []*backingStore   // written with admin and mu held, read with either: by priority, then creation
+	segs      []*segment        // written with admin and mu held, read with either: by number; nil once deleted
+	objects   []*Object         // written with admin and mu held, read with either; gone objects stay until the next newObject
+	bufs      [][]byte          // protected by mu: free reserve buffers (capacity Buffers: putting one back allocates nothing)
+	pending   int               // protected by mu: kernel pages left pending by page-ins that found no free buffer
+	blocking  int               // protected by mu: segments over stores that are not store.FaultSafe
+	inlined   bool              // protected by mu: some object answered FaultSafe true
+	nextStore mo.BackingStoreID // protected by mu
+	nextObj   ObjectID          // protected by mu
+	stats     Stats             // protected by mu
 }
 
 type backingStore struct {
 	id       mo.BackingStoreID
 	priority int
-	cluster  int   // pages, a power of two
-	segs     []int // segment numbers, in order added
-	free     uint64
-	pages    uint64
+	cluster  int    // pages, a power of two
+	segs     []int  // written with admin and mu held: segment numbers, in order added
+	free     uint64 // protected by mu
+	pages    uint64 // written with admin and mu held
 }
 
 type segment struct {
 	bs    *backingStore
 	st    store.Store
-	used  []uint64 // bit set: slot used; bits past pages are set
+	safe  bool     // st is store.FaultSafe
+	used  []uint64 // protected by mu: bit set: slot used; bits past pages are set
 	pages uint64
 	free  uint64
 	hint  int // word to start scanning at
@@ -116,6 +125,15 @@ type move struct {
 	o        *Object
 	u        int
 	from, to uint64
+}
+
+// moveErr is a failure of BackingStoreDelete, kept while mu is held and
+// formatted once it is released.
+type moveErr struct {
+	write bool
+	u     int
+	id    ObjectID
+	err   error
 }
 
 var (
@@ -142,7 +160,7 @@ func New(cfg Config) (*Pager, error) {
 		return nil, mo.KernInvalidArgument
 	}
 	p := &Pager{ps: cfg.PageSize, maxPS: cfg.MaxPageSize, cfg: cfg, nextStore: 1, nextObj: 1,
-		byStore: make(map[store.Store]bool)}
+		byStore: make(map[store.Store]bool), bufs: make([][]byte, 0, cfg.Buffers)}
 	p.cond.L = &p.mu
 	reserve := make([]byte, int(cfg.MaxPageSize)*cfg.Buffers)
 	for i := 0; i < cfg.Buffers; i++ {
@@ -198,17 +216,20 @@ func (p *Pager) BackingStoreCreate(priority int, clusterSize mo.Size) (mo.Backin
 	if clusterSize%p.ps != 0 || c == 0 || c > MaxClusterPages || c&(c-1) != 0 {
 		return 0, mo.KernInvalidArgument
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	bs := &backingStore{id: p.nextStore, priority: priority, cluster: int(c)}
-	p.nextStore++
+	p.admin.Lock()
+	defer p.admin.Unlock()
+	bs := &backingStore{priority: priority, cluster: int(c)}
 	i := len(p.stores)
 	for i > 0 && p.stores[i-1].priority < priority {
 		i--
 	}
-	p.stores = append(p.stores, nil)
-	copy(p.stores[i+1:], p.stores[i:])
-	p.stores[i] = bs
+	stores := make([]*backingStore, 0, len(p.stores)+1)
+	stores = append(append(append(stores, p.stores[:i]...), bs), p.stores[i:]...)
+	p.mu.Lock()
+	bs.id = p.nextStore
+	p.nextStore++
+	p.stores = stores
+	p.mu.Unlock()
 	return bs.id, nil
 }
 
@@ -220,22 +241,34 @@ func (p *Pager) AddSegment(id mo.BackingStoreID, st store.Store) error {
 	if st == nil || mo.Size(st.PageSize()) != p.ps || st.Pages() == 0 || st.Pages() >= 1<<40 {
 		return mo.KernInvalidArgument
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.admin.Lock()
+	defer p.admin.Unlock()
 	bs := p.storeLocked(id)
 	if bs == nil || p.byStore[st] {
 		return mo.KernInvalidArgument
 	}
+	safe := store.IsFaultSafe(st)
 	n := st.Pages()
-	sg := &segment{bs: bs, st: st, pages: n, free: n, used: make([]uint64, (n+63)/64)}
+	sg := &segment{bs: bs, st: st, safe: safe, pages: n, free: n, used: make([]uint64, (n+63)/64)}
 	if r := n % 64; r != 0 {
 		sg.used[len(sg.used)-1] = ^uint64(0) << r
 	}
-	p.byStore[st] = true
-	bs.segs = append(bs.segs, len(p.segs))
-	p.segs = append(p.segs, sg)
+	bsegs := append(append(make([]int, 0, len(bs.segs)+1), bs.segs...), len(p.segs))
+	segs := append(append(make([]*segment, 0, len(p.segs)+1), p.segs...), sg)
+	p.mu.Lock()
+	if !safe && p.inlined {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: the store is not fault-safe, and the fault handler calls this pager's objects", mo.KernInvalidArgument)
+	}
+	if !safe {
+		p.blocking++
+	}
+	bs.segs = bsegs
+	p.segs = segs
 	bs.free += n
 	bs.pages += n
+	p.mu.Unlock()
+	p.byStore[st] = true
 	return nil
 }
 
@@ -279,11 +312,18 @@ func (p *Pager) Info() Info {
 
 // Objects lists the objects (default_pager_objects).
 func (p *Pager) Objects() []ObjectInfo {
+	p.admin.Lock()
+	defer p.admin.Unlock()
+	out := make([]ObjectInfo, 0, len(p.objects))
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []ObjectInfo
 	for _, o := range p.objects {
-		out = append(out, ObjectInfo{ID: o.id, Size: o.size, Pages: uint64(o.stored), Kernels: len(o.kernels), Temporary: o.temporary})
+		if !o.gone {
+			out = append(out, ObjectInfo{ID: o.id, Size: o.size, Pages: uint64(o.stored), Kernels: o.liveLocked(), Temporary: o.temporary})
+		}
+	}
+	p.mu.Unlock()
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
@@ -292,13 +332,29 @@ func (p *Pager) Objects() []ObjectInfo {
 // (default_pager_object_pages), in offset order; KernInvalidArgument for
 // an unknown object.
 func (p *Pager) ObjectPages(id ObjectID) ([]PageInfo, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, o := range p.objects {
-		if o.id != id {
+	p.admin.Lock()
+	defer p.admin.Unlock()
+	var o *Object
+	for _, x := range p.objects {
+		if x.id == id {
+			o = x
+		}
+	}
+	var out []PageInfo
+	for {
+		p.mu.Lock()
+		if o == nil || o.gone {
+			p.mu.Unlock()
+			return nil, mo.KernInvalidArgument
+		}
+		if n := o.stored; n > cap(out) {
+			// Page-outs may store more while mu is not held, and
+			// nothing is allocated with it held: size, then fill.
+			p.mu.Unlock()
+			out = make([]PageInfo, 0, n+n/4+8)
 			continue
 		}
-		out := []PageInfo{}
+		out = out[:0]
 		for u, r := range o.slots {
 			if r == 0 {
 				continue
@@ -313,9 +369,12 @@ func (p *Pager) ObjectPages(id ObjectID) ([]PageInfo, error) {
 			}
 			out = append(out, PageInfo{Offset: mo.Offset(u) * mo.Offset(p.ps), Store: sg.bs.id, Slot: slot})
 		}
+		p.mu.Unlock()
+		if out == nil {
+			out = []PageInfo{}
+		}
 		return out, nil
 	}
-	return nil, mo.KernInvalidArgument
 }
 
 // Slot references: segment number plus one, and slot.
@@ -437,8 +496,8 @@ func (p *Pager) releaseLocked(r uint64) { p.segs[segOf(r)].release(slotOf(r)) }
 // BackingStoreDelete implements mo.BackingStores
 // (default_pager_backing_store_delete); see the package documentation.
 func (p *Pager) BackingStoreDelete(id mo.BackingStoreID) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.admin.Lock()
+	defer p.admin.Unlock()
 	bs := p.storeLocked(id)
 	if bs == nil {
 		return mo.KernInvalidArgument
@@ -446,19 +505,30 @@ func (p *Pager) BackingStoreDelete(id mo.BackingStoreID) error {
 	if p.cfg.NoDelete {
 		return mo.KernFailure
 	}
-	if used := bs.pages - bs.free; used > p.freeLocked(bs) {
-		return fmt.Errorf("%w: %d pages cannot move into %d free slots", mo.KernInvalidArgument, used, p.freeLocked(bs))
+	// Allocated before mu is taken: the copy buffer (not from the reserve,
+	// which is the page-ins') and room for a move per slot of the store.
+	buf := make([]byte, p.ps)
+	moves := make([]move, 0, bs.pages)
+	stores := make([]*backingStore, 0, len(p.stores))
+	for _, x := range p.stores {
+		if x != bs {
+			stores = append(stores, x)
+		}
 	}
-	buf := p.getBufLocked()[:p.ps]
-	defer p.putBufLocked(buf)
-	p.moves = p.moves[:0]
+	p.mu.Lock()
+	if used, free := bs.pages-bs.free, p.freeLocked(bs); used > free {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %d pages cannot move into %d free slots", mo.KernInvalidArgument, used, free)
+	}
 	undo := func() {
-		for _, m := range p.moves {
+		for _, m := range moves {
 			m.o.slots[m.u] = m.from
 			p.releaseLocked(m.to)
 		}
-		p.moves = p.moves[:0]
 	}
+	var fail *moveErr
+	var ferr moveErr
+objects:
 	for _, o := range p.objects {
 		for u, r := range o.slots {
 			if r == 0 || p.segs[segOf(r)].bs != bs {
@@ -467,60 +537,95 @@ func (p *Pager) BackingStoreDelete(id mo.BackingStoreID) error {
 			to := p.allocLocked(o, u, bs)
 			if to == 0 { // cannot happen: counted above
 				undo()
+				p.mu.Unlock()
 				return mo.KernInvalidArgument
 			}
 			o.slots[u] = to
-			p.moves = append(p.moves, move{o, u, r, to})
+			moves = append(moves, move{o, u, r, to})
 			if err := p.segs[segOf(r)].st.ReadPage(slotOf(r), buf); err != nil {
 				p.stats.ReadErrors++
-				undo()
-				return fmt.Errorf("%w: page %#x of object %d cannot be read: %w", mo.KernInvalidArgument, u*int(p.ps), o.id, err)
+				ferr, fail = moveErr{u: u, id: o.id, err: err}, &ferr
+				break objects
 			}
 			if err := p.segs[segOf(to)].st.WritePage(slotOf(to), buf); err != nil {
 				p.stats.WriteErrors++
-				undo()
-				return fmt.Errorf("%w: page %#x of object %d cannot be written: %w", mo.KernInvalidArgument, u*int(p.ps), o.id, err)
+				ferr, fail = moveErr{write: true, u: u, id: o.id, err: err}, &ferr
+				break objects
 			}
 		}
 	}
-	p.stats.Moved += uint64(len(p.moves))
-	p.moves = p.moves[:0]
+	if fail != nil {
+		undo()
+		p.mu.Unlock()
+		what := "read"
+		if fail.write {
+			what = "written"
+		}
+		return fmt.Errorf("%w: page %#x of object %d cannot be %s: %w", mo.KernInvalidArgument, fail.u*int(p.ps), fail.id, what, fail.err)
+	}
+	p.stats.Moved += uint64(len(moves))
 	for _, si := range bs.segs {
+		if !p.segs[si].safe {
+			p.blocking--
+		}
 		delete(p.byStore, p.segs[si].st)
 		p.segs[si] = nil
 	}
-	for i, x := range p.stores {
-		if x == bs {
-			p.stores = append(p.stores[:i], p.stores[i+1:]...)
-			break
-		}
-	}
+	p.stores = stores
+	p.mu.Unlock()
 	return nil
 }
 
-// getBufLocked takes a reserve buffer, waiting for one to come back if
-// all are in use. Preconditions: p.mu is held.
-func (p *Pager) getBufLocked() []byte {
-	for len(p.bufs) == 0 {
-		p.cond.Wait()
+// takeBufLocked takes a reserve buffer, or returns nil if every one is in
+// use; it never waits. Preconditions: p.mu is held.
+func (p *Pager) takeBufLocked() []byte {
+	if len(p.bufs) == 0 {
+		return nil
 	}
 	b := p.bufs[len(p.bufs)-1]
 	p.bufs = p.bufs[:len(p.bufs)-1]
 	return b
 }
 
-// putBufLocked returns a reserve buffer. Preconditions: p.mu is held.
+// putBufLocked returns a reserve buffer; it allocates nothing, since
+// p.bufs has room for every buffer. Preconditions: p.mu is held.
 func (p *Pager) putBufLocked(b []byte) {
 	p.bufs = append(p.bufs, b[:cap(b)])
-	p.cond.Broadcast()
 }
 
 // CheckInvariants checks the slot accounting of the package doc.
 func (p *Pager) CheckInvariants() error {
+	p.admin.Lock()
+	defer p.admin.Unlock()
+	// Allocated before mu is taken: a bitmap of seen slots per segment.
+	seen := make([][]uint64, len(p.segs))
+	for si, sg := range p.segs {
+		if sg != nil {
+			seen[si] = make([]uint64, len(sg.used))
+		}
+	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	seen := make(map[uint64]bool)
+	v := p.checkLocked(seen)
+	p.mu.Unlock()
+	if v.what == "" {
+		return nil
+	}
+	return fmt.Errorf("%s: %d %d %d %d", v.what, v.a, v.b, v.c, v.d)
+}
+
+// violation is an invariant found broken, formatted once mu is released.
+type violation struct {
+	what       string
+	a, b, c, d uint64
+}
+
+// checkLocked is CheckInvariants. Preconditions: p.admin and p.mu are
+// held.
+func (p *Pager) checkLocked(seen [][]uint64) violation {
 	for _, o := range p.objects {
+		if o.gone {
+			continue
+		}
 		n := 0
 		for u, r := range o.slots {
 			if r == 0 {
@@ -529,48 +634,42 @@ func (p *Pager) CheckInvariants() error {
 			n++
 			si := segOf(r)
 			if si < 0 || si >= len(p.segs) || p.segs[si] == nil {
-				return fmt.Errorf("object %d page %d: slot in a deleted segment", o.id, u)
+				return violation{"object, page: slot in a deleted segment", uint64(o.id), uint64(u), 0, 0}
 			}
-			if !p.segs[si].isUsed(slotOf(r)) {
-				return fmt.Errorf("object %d page %d: slot %d of segment %d is free", o.id, u, slotOf(r), si)
+			s := slotOf(r)
+			if s >= p.segs[si].pages || !p.segs[si].isUsed(s) {
+				return violation{"object, page: slot of segment is free", uint64(o.id), uint64(u), s, uint64(si)}
 			}
-			if seen[r] {
-				return fmt.Errorf("object %d page %d: slot %d of segment %d is shared", o.id, u, slotOf(r), si)
+			if seen[si][s/64]&(1<<(s%64)) != 0 {
+				return violation{"object, page: slot of segment is shared", uint64(o.id), uint64(u), s, uint64(si)}
 			}
-			seen[r] = true
+			seen[si][s/64] |= 1 << (s % 64)
 		}
 		if n != o.stored {
-			return fmt.Errorf("object %d: %d pages stored, counted %d", o.id, n, o.stored)
+			return violation{"object: pages stored, counted", uint64(o.id), uint64(n), uint64(o.stored), 0}
 		}
 	}
 	for _, bs := range p.stores {
 		var free, pages uint64
 		for _, si := range bs.segs {
 			sg := p.segs[si]
-			var f uint64
+			var f, refs uint64
 			for w, word := range sg.used {
 				f += uint64(bits.OnesCount64(^word))
-				_ = w
+				refs += uint64(bits.OnesCount64(seen[si][w]))
 			}
 			if f != sg.free {
-				return fmt.Errorf("segment %d: %d free, counted %d", si, f, sg.free)
+				return violation{"segment: free, counted", uint64(si), f, sg.free, 0}
 			}
-			used := sg.pages - sg.free
-			var refs uint64
-			for r := range seen {
-				if segOf(r) == si {
-					refs++
-				}
-			}
-			if refs != used {
-				return fmt.Errorf("segment %d: %d slots used, %d referenced", si, used, refs)
+			if used := sg.pages - sg.free; refs != used {
+				return violation{"segment: slots used, referenced", uint64(si), used, refs, 0}
 			}
 			free += f
 			pages += sg.pages
 		}
 		if free != bs.free || pages != bs.pages {
-			return fmt.Errorf("store %d: free %d pages %d, counted %d %d", bs.id, free, pages, bs.free, bs.pages)
+			return violation{"store: free, pages, counted", uint64(bs.id), free, pages, bs.free<<32 | bs.pages}
 		}
 	}
-	return nil
+	return violation{}
 }

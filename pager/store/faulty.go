@@ -16,6 +16,7 @@ type Faulty struct {
 	badSlot    uint64 // protected by mu: reads of badSlot-1 fail (0: none)
 	rate       uint32 // protected by mu: out of 65536, calls that fail at random
 	rng        uint64 // protected by mu: xorshift state
+	tmp        []byte // protected by mu: scratch page of a short write
 	Stats      FaultyStats
 }
 
@@ -28,7 +29,9 @@ type FaultyStats struct {
 var _ Store = (*Faulty)(nil)
 
 // NewFaulty wraps inner.
-func NewFaulty(inner Store) *Faulty { return &Faulty{inner: inner} }
+func NewFaulty(inner Store) *Faulty {
+	return &Faulty{inner: inner, tmp: make([]byte, inner.PageSize())}
+}
 
 // FailReads makes the next n reads fail with ErrIO.
 func (f *Faulty) FailReads(n int) { f.mu.Lock(); f.failReads = n; f.mu.Unlock() }
@@ -78,21 +81,27 @@ func (f *Faulty) PageSize() int { return f.inner.PageSize() }
 // Pages implements Store.
 func (f *Faulty) Pages() uint64 { return f.inner.Pages() }
 
-// ReadPage implements Store.
+// ReadPage implements Store. It uses no defer (see FaultSafe).
 func (f *Faulty) ReadPage(slot uint64, p []byte) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.Stats.Reads++
 	if f.failReads > 0 || slot+1 == f.badSlot || f.randomLocked() {
 		if f.failReads > 0 {
 			f.failReads--
 		}
 		f.Stats.FailedReads++
+		f.mu.Unlock()
 		clear(p)
 		return ErrIO
 	}
-	return f.inner.ReadPage(slot, p)
+	err := f.inner.ReadPage(slot, p)
+	f.mu.Unlock()
+	return err
 }
+
+// FaultSafe implements FaultSafe: a Faulty store is fault-safe when its
+// inner store is (its scratch page is allocated by NewFaulty).
+func (f *Faulty) FaultSafe() bool { return IsFaultSafe(f.inner) }
 
 // WritePage implements Store.
 func (f *Faulty) WritePage(slot uint64, p []byte) error {
@@ -114,8 +123,7 @@ func (f *Faulty) WritePage(slot uint64, p []byte) error {
 		f.Stats.FailedWrites++
 		if slot < f.inner.Pages() && len(p) == f.inner.PageSize() {
 			// Half the page lands: read the slot, overwrite its first half.
-			ps := len(p)
-			tmp := make([]byte, ps)
+			ps, tmp := len(p), f.tmp
 			if f.inner.ReadPage(slot, tmp) == nil {
 				copy(tmp[:ps/2], p[:ps/2])
 				f.inner.WritePage(slot, tmp)

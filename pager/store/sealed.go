@@ -113,8 +113,16 @@ func (s *Sealed) ReadPage(slot uint64, p []byte) error {
 	if err := check(slot, s.Pages(), p, s.ps); err != nil {
 		return err
 	}
+	// No defer: a fault-safe pager calls this from the fault handler,
+	// on the system stack (see FaultSafe).
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	err := s.readLocked(slot, p)
+	s.mu.Unlock()
+	return err
+}
+
+// readLocked is ReadPage. Preconditions: s.mu is held.
+func (s *Sealed) readLocked(slot uint64, p []byte) error {
 	v := s.versions[slot]
 	if v == 0 {
 		clear(p)
@@ -124,8 +132,7 @@ func (s *Sealed) ReadPage(slot uint64, p []byte) error {
 		clear(p)
 		return err
 	}
-	_, err := s.aead.Open(p[:0], s.buf[:NonceSize], s.buf[NonceSize:], s.adLocked(slot, v))
-	if err != nil {
+	if _, err := s.aead.Open(p[:0], s.buf[:NonceSize], s.buf[NonceSize:], s.adLocked(slot, v)); err != nil {
 		clear(p)
 		return ErrAuth
 	}
@@ -140,15 +147,21 @@ func (s *Sealed) WritePage(slot uint64, p []byte) error {
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.counter++
 	s.versions[slot]++
 	nonce := s.buf[:NonceSize]
 	binary.LittleEndian.PutUint64(nonce, s.counter)
 	clear(nonce[8:])
 	s.aead.Seal(s.buf[NonceSize:NonceSize], nonce, p, s.adLocked(slot, s.versions[slot]))
-	return s.inner.WritePage(slot, s.buf)
+	err := s.inner.WritePage(slot, s.buf)
+	s.mu.Unlock()
+	return err
 }
+
+// FaultSafe implements FaultSafe: a Sealed store is fault-safe when its
+// inner store is. Its mutex is uncontended there as long as one pager,
+// which calls it only with its own lock held, is its only user.
+func (s *Sealed) FaultSafe() bool { return IsFaultSafe(s.inner) }
 
 // Sync implements Store.
 func (s *Sealed) Sync() error { return s.inner.Sync() }

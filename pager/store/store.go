@@ -29,6 +29,19 @@
 // makes system calls, which is why it is a host store). RAM and Sealed over
 // RAM never block, so a pager may call them with its own lock held.
 //
+// # Fault safety
+//
+// A Store that implements FaultSafe and answers true may be read from a
+// page-fault handler, which on TamaGo runs on the system stack (g0) with
+// interrupts masked: its ReadPage uses no defer, allocates nothing, never
+// blocks or yields (no channel, no sleep, no mutex that another goroutine
+// may hold across a wait), touches no memory that can fault, and returns
+// promptly. Its WritePage allocates nothing and never blocks either, so a
+// pager may hold the lock its fault path takes across it. RAM is
+// fault-safe; Sealed and Faulty are when their inner store is; File is
+// not (system calls). A pager offers mo.FaultSafe objects only over
+// fault-safe stores.
+//
 // # Concurrency
 //
 // Every Store here is safe for concurrent use; calls on distinct slots of
@@ -69,6 +82,18 @@ var (
 	// ErrFormat: a store's header is malformed.
 	ErrFormat = errors.New("store: malformed header")
 )
+
+// FaultSafe is implemented by a Store that may be called from a
+// page-fault handler; see the package documentation.
+type FaultSafe interface {
+	FaultSafe() bool
+}
+
+// IsFaultSafe reports whether st implements FaultSafe and answers true.
+func IsFaultSafe(st Store) bool {
+	fs, ok := st.(FaultSafe)
+	return ok && fs.FaultSafe()
+}
 
 // check returns ErrRange unless slot is below pages and p is ps bytes.
 func check(slot, pages uint64, p []byte, ps int) error {
@@ -121,6 +146,9 @@ func (r *RAM) WritePage(slot uint64, p []byte) error {
 	copy(r.mem[off:off+r.ps], p)
 	return nil
 }
+
+// FaultSafe implements FaultSafe: RAM reads and writes are copies.
+func (r *RAM) FaultSafe() bool { return true }
 
 // Sync implements Store; RAM is always stable.
 func (r *RAM) Sync() error { return nil }
