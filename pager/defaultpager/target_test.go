@@ -4,6 +4,7 @@ package defaultpager
 
 import (
 	"encoding/binary"
+	"runtime"
 	"testing"
 
 	"github.com/tamach/tamach/board"
@@ -103,7 +104,15 @@ func testAnonymousFourTimes(t *testing.T, sealed bool) {
 	}
 	pages := size / ps
 	check("forward", func(i uint32) uint32 { return i })
+	// The second pass pages in and out through the fault handler and the
+	// pageout goroutine: nothing on either path allocates.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	check("strided backward", func(i uint32) uint32 { return pages - 1 - i*97%pages })
+	runtime.ReadMemStats(&after)
+	if n := after.Mallocs - before.Mallocs; n != 0 {
+		t.Errorf("%d heap allocations over a pass of page-ins and page-outs", n)
+	}
 	vs, st := k.Stats(), p.Stats()
 	t.Logf("%d frames, %d pages: vm faults %d (pager %d), yields %d, page-outs %d; pager page-ins %d, page-outs %d, handoffs %d",
 		vs.Frames, pages, vs.Faults, vs.FaultsPager, vs.Yields, vs.PageOuts, st.PageIns, st.PageOuts, st.Handoffs)
