@@ -25,6 +25,38 @@ func (c *control) refuseLocked(err error) error {
 	return err
 }
 
+// answerPageLocked returns the frame of the page an answer of n bytes at
+// off is for, when that is one requested page not yet answered (absent)
+// of an object that may take answers: the synchronous answer of a fault,
+// which then needs neither the range loops nor 64-bit shifts. Otherwise
+// it returns -1 and answerRangeLocked decides.
+// Preconditions: k.mu is held.
+func (c *control) answerPageLocked(off mo.Offset, n mo.Size) int {
+	k, o := c.k, c.o
+	// Page indexes are 32 bits: an offset below 1<<44 is one below
+	// 1<<32 pages of 4 KiB, so off>>12 fits a uint32.
+	if n != mo.Size(k.ps) || off >= mo.Offset(o.size) || off>>44 != 0 ||
+		uint32(off)&(k.ps-1) != 0 || o.state >= objTerminating {
+		return -1
+	}
+	i := k.pool.lookup(o.id, uint32(off>>12)>>(k.shift-12))
+	if i < 0 || k.pool.frames[i].flags&pgAbsent == 0 {
+		return -1
+	}
+	return i
+}
+
+// filledLocked ends the request of the page in frame i, filled.
+// Preconditions: k.mu is held; answerPageLocked returned i.
+func (c *control) filledLocked(i int, set uint16, lock mo.Prot) {
+	k := c.k
+	f := &k.pool.frames[i]
+	f.flags = f.flags&^(pgBusy|pgAbsent|pgWanted) | set
+	f.lock = uint8(lock & 7) // page lock; no unlock request
+	k.stats.PageIns++
+	k.wakeLocked()
+}
+
 // answerRangeLocked validates an answer's range and checks that every page
 // of it was requested and not yet answered (absent).
 // Preconditions: k.mu is held.
@@ -74,6 +106,25 @@ func (c *control) DataSupply(off mo.Offset, data []byte, lock mo.Prot, precious,
 	k, o := c.k, c.o
 	n := mo.Size(len(data))
 	k.mu.Lock()
+	if !reply && lock.Valid() {
+		if i := c.answerPageLocked(off, n); i >= 0 {
+			copy(k.mem.Bytes(k.pool.pa(i), k.ps), data)
+			set := uint16(0)
+			if precious {
+				set = pgPrecious
+			}
+			c.filledLocked(i, set, lock)
+			k.mu.Unlock()
+			if k.trace != nil {
+				var fl mo.EventFlags
+				if precious {
+					fl |= mo.FlagPrecious
+				}
+				k.record(o, mo.OpDataSupply, 0, off, n, lock, 0, fl, nil)
+			}
+			return nil
+		}
+	}
 	err := c.answerRangeLocked(off, n)
 	if err == nil && !lock.Valid() {
 		err = mo.KernInvalidArgument
@@ -118,6 +169,15 @@ func (c *control) DataSupply(off mo.Offset, data []byte, lock mo.Prot, precious,
 func (c *control) DataUnavailable(off mo.Offset, n mo.Size) error {
 	k, o := c.k, c.o
 	k.mu.Lock()
+	if i := c.answerPageLocked(off, n); i >= 0 {
+		clear(k.mem.Bytes(k.pool.pa(i), k.ps))
+		c.filledLocked(i, pgUnavailable, mo.ProtNone)
+		k.mu.Unlock()
+		if k.trace != nil {
+			k.record(o, mo.OpDataUnavailable, 0, off, n, 0, 0, 0, nil)
+		}
+		return nil
+	}
 	err := c.answerRangeLocked(off, n)
 	if err == nil {
 		c.fillLocked(off, n, pgUnavailable, mo.ProtNone, func(page []byte, _ int) { clear(page) })

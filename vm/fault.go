@@ -34,7 +34,17 @@ func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
 		return pmap.Yield
 	}
 	k.stats.Faults++
-	r, why, wake := k.faultLocked(f, onG0)
+	e := k.entryAtLocked(f.Addr)
+	if e != nil && f.Kind == pmap.KindTranslation && k.residentFaultLocked(e, f) {
+		k.stats.FaultsResident++
+		wake := k.pool.nfree < k.low
+		k.mu.Unlock()
+		if wake {
+			k.wakePageout()
+		}
+		return pmap.Retry
+	}
+	r, why, wake := k.faultLocked(f, e, onG0)
 	switch r {
 	case pmap.Yield:
 		if onG0 {
@@ -56,28 +66,84 @@ func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
 	return r
 }
 
+// accessProt is the protection an access needs.
+func accessProt(a pmap.Access) mo.Prot {
+	switch a {
+	case pmap.Write:
+		return mo.ProtWrite
+	case pmap.Execute:
+		return mo.ProtExecute
+	}
+	return mo.ProtRead
+}
+
+// residentFaultLocked resolves the common fault, a translation fault on a
+// page that is resident and allows the access, and reports whether it
+// did; anything else is left to faultLocked (which also resolves this
+// case: the two must agree). It makes as few calls as it can: every call
+// on ARM passes its arguments through memory.
+// Preconditions: k.mu is held; e is the entry holding f.Addr. Allocates
+// nothing.
+func (k *Kernel) residentFaultLocked(e *mapEntry, f *pmap.Fault) bool {
+	acc := accessProt(f.Access)
+	o := e.obj
+	if e.prot&acc != acc || o.destroy || !o.live() {
+		return false
+	}
+	i := k.pool.lookup(o.id, e.indexOf(f.Addr, k.shift))
+	if i < 0 {
+		return false
+	}
+	fr := &k.pool.frames[i]
+	if fr.flags&(pgBusy|pgError) != 0 || fr.pageLock()&(acc|mo.ProtRead) != 0 {
+		return false
+	}
+	return k.enterPageLocked(e, i, f.Addr&^(k.ps-1), acc) == nil
+}
+
+// enterPageLocked maps frame i at va for an access acc through entry e:
+// the entry's protection less the page's lock, referenced, and for a
+// write writable and dirty.
+// Preconditions: k.mu is held; the page is resident, filled, not busy.
+func (k *Kernel) enterPageLocked(e *mapEntry, i int, va uint32, acc mo.Prot) error {
+	fr := &k.pool.frames[i]
+	prot := e.prot &^ fr.pageLock()
+	w := 0
+	if acc == mo.ProtWrite {
+		w = 1
+		fr.flags |= pgDirty
+	}
+	fr.flags |= pgReferenced
+	wired := e.wiredAt(va)
+	if a := k.attrs[prot&mo.ProtAll][w]; a != (pmap.PageAttr{}) && !wired {
+		return k.pm.EnterPage(va, k.pool.pa(i), a)
+	}
+	flags := pmap.Accessed
+	if w == 1 {
+		flags |= pmap.Written
+	}
+	if wired {
+		flags |= pmap.Wired
+	}
+	return k.pm.Enter(va, k.pool.pa(i), moToPmap(prot), pmap.MemNormal, k.psize, flags)
+}
+
 // faultLocked resolves f. It may release and retake k.mu around one
 // pager call; on the target the retake is uncontended (one core, IRQs
 // masked: only the pager's own code ran meanwhile, on this stack).
-// Preconditions: k.mu is held.
-func (k *Kernel) faultLocked(f *pmap.Fault, onG0 bool) (pmap.Resolution, Reason, bool) {
-	e := k.entryAtLocked(f.Addr)
+// Preconditions: k.mu is held; e is the entry holding f.Addr, nil if
+// there is none.
+func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolution, Reason, bool) {
 	if e == nil {
 		return pmap.Unhandled, ReasonNoMapping, false
 	}
-	acc := mo.ProtRead
-	switch f.Access {
-	case pmap.Write:
-		acc = mo.ProtWrite
-	case pmap.Execute:
-		acc = mo.ProtExecute
-	}
+	acc := accessProt(f.Access)
 	if e.prot&acc != acc {
 		return pmap.Unhandled, ReasonProtection, false
 	}
 	o := e.obj
 	va := f.Addr &^ (k.ps - 1)
-	index := uint32((e.off + mo.Offset(va-e.start)) >> k.shift)
+	index := e.indexOf(va, k.shift)
 	if f.Kind == pmap.KindAccessFlag || f.Kind == pmap.KindPermission {
 		// A page lent to its pager (busy) must not be written meanwhile:
 		// only a page not in transit is upgraded here.
@@ -115,7 +181,7 @@ func (k *Kernel) faultLocked(f *pmap.Fault, onG0 bool) (pmap.Resolution, Reason,
 		// changed while the lock was released, moving the entries: look
 		// the entry up again, and let the access retry if it changed.
 		if e = k.entryAtLocked(f.Addr); e == nil || e.obj != o || e.prot&acc != acc ||
-			uint32((e.off+mo.Offset(va-e.start))>>k.shift) != index {
+			e.indexOf(va, k.shift) != index {
 			return pmap.Retry, ReasonNone, false
 		}
 		i, st = k.pageLocked(o, index, acc|mo.ProtRead, nil, true)
@@ -137,18 +203,7 @@ func (k *Kernel) faultLocked(f *pmap.Fault, onG0 bool) (pmap.Resolution, Reason,
 	default:
 		return pmap.Unhandled, ReasonTerminated, wake
 	}
-	fr := &k.pool.frames[i]
-	prot := e.prot &^ fr.pageLock()
-	flags := pmap.Accessed
-	if acc == mo.ProtWrite {
-		flags |= pmap.Written
-		fr.flags |= pgDirty
-	}
-	if e.wiredAt(va) {
-		flags |= pmap.Wired
-	}
-	fr.flags |= pgReferenced
-	if err := k.pm.Enter(va, k.pool.pa(i), moToPmap(prot), pmap.MemNormal, k.psize, flags); err != nil {
+	if err := k.enterPageLocked(e, i, va, acc); err != nil {
 		return pmap.Unhandled, ReasonKernel, wake
 	}
 	return pmap.Retry, ReasonNone, wake

@@ -99,6 +99,13 @@ func newPool(base uint32, n int, shift uint) *pool {
 
 func (p *pool) pa(i int) uint32 { return p.base + uint32(i)<<p.shift }
 
+// offsetOf returns the object offset of page index: a 32x32-bit multiply,
+// where a 64-bit shift by a variable count costs a dozen instructions on
+// ARM.
+func (k *Kernel) offsetOf(index uint32) mo.Offset {
+	return mo.Offset(uint64(index) * uint64(k.ps))
+}
+
 func (p *pool) bucket(obj uint16, index uint32) *uint32 {
 	h := (uint32(obj)*0x9e3779b1 ^ index*0x85ebca6b) * 0xc2b2ae35
 	return &p.buckets[(h>>7)&uint32(len(p.buckets)-1)]

@@ -139,6 +139,10 @@ type Kernel struct {
 	pageoutStarted     sync.Once
 	pageoutRunning     chan struct{} // closed once Pageout has started the calls goroutine
 	low, high, reserve int
+	// attrs are the pmap.PageAttr of a 4 KiB kernel's pages by protection
+	// and written (pmap.EnterPage); immutable. A zero attr (no read, or a
+	// 64 KiB kernel) makes enterPageLocked use pmap.Enter.
+	attrs [8][2]pmap.PageAttr
 
 	mu   sync.Mutex
 	cond sync.Cond // L is &mu; broadcast when page or object state changes and waiters > 0
@@ -146,6 +150,7 @@ type Kernel struct {
 	pm         *pmap.Pmap            // protected by mu
 	pool       *pool                 // protected by mu
 	entries    []mapEntry            // protected by mu: sorted by start, capacity fixed at New
+	hint       int                   // protected by mu: index of the entry entryAtLocked found last (may be stale)
 	objects    []*object             // protected by mu: by id-1; nil for a free id
 	byPager    map[mo.Object]*object // protected by mu
 	waiters    int                   // protected by mu: goroutines in cond.Wait
@@ -214,6 +219,18 @@ func New(c Config) (*Kernel, error) {
 		byPager: make(map[mo.Object]*object),
 	}
 	k.cond.L = &k.mu
+	if psize == pmap.Page4K {
+		for prot := range k.attrs {
+			for w := range k.attrs[prot] {
+				flags := pmap.Accessed
+				if w == 1 {
+					flags |= pmap.Written
+				}
+				// An error leaves the zero attr: Enter then reports it.
+				k.attrs[prot][w], _ = pmap.NewPageAttr(pmap.Prot(prot), pmap.MemNormal, flags)
+			}
+		}
+	}
 	return k, nil
 }
 

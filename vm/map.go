@@ -25,9 +25,17 @@ type mapEntry struct {
 	start, size uint32
 	obj         *object
 	off         mo.Offset
+	first       uint32 // page index of off (off >> page shift), for the fault path
 	prot        mo.Prot
 	inh         Inheritance
 	region      *Region
+}
+
+// indexOf returns the page index in e's object of the page holding va,
+// with 32-bit arithmetic only (a 64-bit shift by a variable count costs
+// a dozen instructions on ARM). Preconditions: va is in e.
+func (e *mapEntry) indexOf(va uint32, shift uint) uint32 {
+	return e.first + (va-e.start)>>shift
 }
 
 func (e *mapEntry) end() uint32 { return e.start + e.size }
@@ -46,9 +54,13 @@ func (e *mapEntry) wiredAt(va uint32) bool {
 	return r.wired != nil && r.wired[(va-r.start)>>r.k.shift] != 0
 }
 
-// entryAtLocked finds the entry containing va (binary search, no
-// allocation). Preconditions: k.mu is held.
+// entryAtLocked finds the entry containing va: the one found last if it
+// still does, else by binary search. It allocates nothing.
+// Preconditions: k.mu is held.
 func (k *Kernel) entryAtLocked(va uint32) *mapEntry {
+	if h := k.hint; h < len(k.entries) && va-k.entries[h].start < k.entries[h].size {
+		return &k.entries[h]
+	}
 	lo, hi := 0, len(k.entries)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -59,6 +71,7 @@ func (k *Kernel) entryAtLocked(va uint32) *mapEntry {
 		}
 	}
 	if lo < len(k.entries) && k.entries[lo].start <= va {
+		k.hint = lo
 		return &k.entries[lo]
 	}
 	return nil
@@ -232,7 +245,8 @@ func (k *Kernel) insertLocked(o *object, off mo.Offset, size uint32, opt MapOpti
 	r := &Region{k: k, o: o, start: start, size: size, off: off}
 	k.entries = k.entries[:len(k.entries)+1]
 	copy(k.entries[pos+1:], k.entries[pos:])
-	k.entries[pos] = mapEntry{start: start, size: size, obj: o, off: off, prot: prot, inh: opt.Inheritance, region: r}
+	k.entries[pos] = mapEntry{start: start, size: size, obj: o, off: off, first: uint32(off >> k.shift),
+		prot: prot, inh: opt.Inheritance, region: r}
 	o.mapRefs++
 	return r, nil
 }
@@ -325,6 +339,7 @@ func (k *Kernel) splitLocked(va uint32) error {
 	}
 	tail := *e
 	tail.start, tail.size, tail.off = va, e.end()-va, e.off+mo.Offset(va-e.start)
+	tail.first = e.indexOf(va, k.shift)
 	k.entries[pos].size = va - e.start
 	k.entries = k.entries[:len(k.entries)+1]
 	copy(k.entries[pos+2:], k.entries[pos+1:])

@@ -54,7 +54,7 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 			return i, stWait
 		}
 		f.setUnlockRequest(f.unlockRequest() | acc)
-		*req = request{op: mo.OpDataUnlock, seq: o.beginCallLocked(), off: mo.Offset(index) << k.shift, len: mo.Size(k.ps), desired: acc}
+		*req = request{op: mo.OpDataUnlock, seq: o.beginCallLocked(), off: k.offsetOf(index), len: mo.Size(k.ps), desired: acc}
 		k.stats.DataUnlocks++
 		return i, stCall
 	}
@@ -66,7 +66,8 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 		return -1, stNoMemory
 	}
 	lo, hi := index, index+1
-	if cl := uint32(o.attr.ClusterSize >> k.shift); cl > 1 {
+	if o.attr.ClusterSize > mo.Size(k.ps) {
+		cl := uint32(o.attr.ClusterSize >> k.shift)
 		cl = min(cl, 64)
 		start := index - index%cl
 		end := min(start+cl, uint32(o.size>>k.shift))
@@ -79,8 +80,8 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 			k.allocFrameLocked(o, lo, pgBusy|pgAbsent)
 		}
 	}
-	*req = request{op: mo.OpDataRequest, seq: o.beginCallLocked(), off: mo.Offset(lo) << k.shift,
-		len: mo.Size(hi-lo) << k.shift, desired: acc}
+	*req = request{op: mo.OpDataRequest, seq: o.beginCallLocked(), off: k.offsetOf(lo),
+		len: mo.Size(k.offsetOf(hi - lo)), desired: acc}
 	k.stats.DataRequests++
 	return i, stCall
 }
@@ -115,8 +116,10 @@ func (k *Kernel) send(o *object, r *request) {
 		err = o.pager.DataUnlock(r.seq, o.ctl, r.off, r.len, r.desired)
 	}
 	o.endCall()
-	k.record(o, r.op, r.seq, r.off, r.len, r.desired, 0, 0, err)
-	if mo.Accepted(err) {
+	if k.trace != nil {
+		k.record(o, r.op, r.seq, r.off, r.len, r.desired, 0, 0, err)
+	}
+	if err == nil || mo.Accepted(err) {
 		return
 	}
 	k.mu.Lock()
