@@ -35,14 +35,16 @@ func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
 	}
 	k.stats.Faults++
 	e := k.entryAtLocked(f.Addr)
-	if e != nil && f.Kind == pmap.KindTranslation && k.residentFaultLocked(e, f) {
-		k.stats.FaultsResident++
-		wake := k.pool.nfree < k.low
-		k.mu.Unlock()
-		if wake {
-			k.wakePageout()
+	if e != nil && f.Kind == pmap.KindTranslation {
+		var done bool
+		if e, done = k.quickFaultLocked(e, f); done {
+			wake := k.pool.nfree < k.low
+			k.mu.Unlock()
+			if wake {
+				k.wakePageout()
+			}
+			return pmap.Retry
 		}
-		return pmap.Retry
 	}
 	r, why, wake := k.faultLocked(f, e, onG0)
 	switch r {
@@ -77,28 +79,64 @@ func accessProt(a pmap.Access) mo.Prot {
 	return mo.ProtRead
 }
 
-// residentFaultLocked resolves the common fault, a translation fault on a
-// page that is resident and allows the access, and reports whether it
-// did; anything else is left to faultLocked (which also resolves this
-// case: the two must agree). It makes as few calls as it can: every call
-// on ARM passes its arguments through memory.
+// quickFaultLocked resolves the two common translation faults with as
+// few calls as it can (on ARM every call passes its arguments through
+// memory): on a resident page that allows the access, it enters the page;
+// on a missing page of an object whose pager is called inline (mo.FaultSafe),
+// with no other call on the object under way, no clustering and frames
+// above the reserve, it makes the data_request with the lock released and,
+// if the pager answered inside the call, enters the page. It reports
+// whether it resolved the fault; if not, faultLocked resolves it, with the
+// entry returned (looked up again after a call; nil if there is none now).
+// The two must agree.
 // Preconditions: k.mu is held; e is the entry holding f.Addr. Allocates
 // nothing.
-func (k *Kernel) residentFaultLocked(e *mapEntry, f *pmap.Fault) bool {
+func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) {
 	acc := accessProt(f.Access)
 	o := e.obj
 	if e.prot&acc != acc || o.destroy || !o.live() {
-		return false
+		return e, false
 	}
-	i := k.pool.lookup(o.id, e.indexOf(f.Addr, k.shift))
-	if i < 0 {
-		return false
+	index := e.indexOf(f.Addr, k.shift)
+	p := k.pool
+	i := p.lookup(o.id, index)
+	called := i < 0
+	if called {
+		if o.state != objReady || !o.inline || o.calls.Load() != 0 ||
+			o.attr.ClusterSize > mo.Size(k.ps) || p.nfree <= k.reserve {
+			return e, false
+		}
+		i = p.alloc(o.id, index, pgBusy|pgAbsent)
+		o.resident++
+		req := request{op: mo.OpDataRequest, seq: o.beginCallLocked(), off: k.offsetOf(index),
+			len: mo.Size(k.ps), desired: acc | mo.ProtRead}
+		k.stats.DataRequests++
+		k.stats.FaultsPager++
+		k.mu.Unlock()
+		k.send(o, &req)
+		k.mu.Lock()
+		// Where goroutines run in parallel (the host), the map may have
+		// changed while the lock was released, and the frame been freed.
+		e = k.entryAtLocked(f.Addr)
+		if e == nil || e.obj != o || e.prot&acc != acc || e.indexOf(f.Addr, k.shift) != index ||
+			o.destroy || !o.live() {
+			return e, false
+		}
+		if fr := &p.frames[i]; fr.obj != o.id || fr.index != index || fr.flags&pgTabled == 0 {
+			return e, false
+		}
 	}
-	fr := &k.pool.frames[i]
+	fr := &p.frames[i]
 	if fr.flags&(pgBusy|pgError) != 0 || fr.pageLock()&(acc|mo.ProtRead) != 0 {
-		return false
+		return e, false
 	}
-	return k.enterPageLocked(e, i, f.Addr&^(k.ps-1), acc) == nil
+	if k.enterPageLocked(e, i, f.Addr&^(k.ps-1), acc) != nil {
+		return e, false
+	}
+	if !called {
+		k.stats.FaultsResident++
+	}
+	return e, true
 }
 
 // enterPageLocked maps frame i at va for an access acc through entry e:

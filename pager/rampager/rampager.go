@@ -20,10 +20,11 @@
 //   - No Control method is called with mu held or a seqno turn taken: a
 //     kernel may call the object back from inside one.
 //   - When Terminate returns, no answer for that control is being sent or
-//     will be sent: kernel.dead is set under mu, and Terminate waits until
-//     kernel.inflight, the answers under way, is zero. An answer raises
-//     inflight before it looks at dead, and Terminate sets dead before it
-//     looks at inflight (both atomic), so one of the two sees the other.
+//     will be sent: Terminate sets the dead bit of kernel.state under mu
+//     and waits until the count of answers under way in it is zero. An
+//     answer raises that count and learns the dead bit in one atomic add,
+//     so either it sees the bit and sends nothing, or Terminate sees it
+//     counted and waits.
 //   - last is nil or a kernel that is in kernels, or was until its
 //     Terminate (which clears last under mu).
 //
@@ -66,7 +67,7 @@ type Object struct {
 	cfg Config
 
 	mu        sync.Mutex
-	cond      sync.Cond               // L is &mu; broadcast when a dead kernel's inflight drops to zero
+	cond      sync.Cond               // L is &mu; broadcast when a dead kernel's answers under way drop to zero
 	arena     []byte                  // protected by mu for writes; see package doc
 	kernels   map[mo.Control]*kernel  // protected by mu
 	dead      map[mo.Control]struct{} // protected by mu
@@ -74,9 +75,9 @@ type Object struct {
 	// last is the kernel of the last call that found one, so that a
 	// call on it needs neither mu nor a map lookup. Set under mu.
 	last atomic.Pointer[kernel]
-	// requests counts the requests answered (Requests, under mu, is
-	// brought up to date from it when the stats are read).
-	requests atomic.Uint64
+	// deadRequests counts the requests answered for terminated kernels;
+	// the live kernels count theirs in kernel.state. Protected by mu.
+	deadRequests uint64
 
 	jobs    chan job       // async mode: requests to answer
 	pending sync.WaitGroup // async mode: jobs queued and not finished
@@ -90,11 +91,20 @@ type Object struct {
 
 type kernel struct {
 	seq      mo.Sequencer
-	ctl      mo.Control   // immutable
-	pageSize mo.Size      // immutable after Init
-	dead     atomic.Bool  // set under Object.mu by Terminate
-	inflight atomic.Int32 // answers under way
+	ctl      mo.Control // immutable
+	pageSize mo.Size    // immutable after Init
+	// state is requests answered <<32 | dead (bit 31) | answers under
+	// way (bits 0-30); dead is set under Object.mu by Terminate.
+	state atomic.Uint64
 }
+
+const (
+	stateDead     = 1 << 31
+	stateInflight = 1<<31 - 1
+	stateRequest  = 1 << 32
+)
+
+func (k *kernel) dead() bool { return k.state.Load()&stateDead != 0 }
 
 type job struct {
 	ctl    mo.Control
@@ -147,7 +157,10 @@ func (o *Object) Quiesce() {
 func (o *Object) Stats() (requests, returns, preciousReturns uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.Requests = o.requests.Load()
+	o.Requests = o.deadRequests
+	for _, k := range o.kernels {
+		o.Requests += k.state.Load() / stateRequest
+	}
 	return o.Requests, o.Returns, o.PreciousReturns
 }
 
@@ -175,14 +188,15 @@ func (o *Object) worker() {
 
 // answer supplies the pages of a request unless the control was terminated.
 func (o *Object) answer(ctl mo.Control, k *kernel, offset mo.Offset, length mo.Size) {
-	k.inflight.Add(1)
-	if !k.dead.Load() {
-		o.requests.Add(1)
+	done := uint64(1) // what to take off state at the end
+	if k.state.Add(stateRequest+1)&stateDead == 0 {
 		// A kernel cannot return a page it is asking for, so the arena
 		// under the range does not change while it is supplied.
 		ctl.DataSupply(offset, o.arena[offset:offset+mo.Offset(length)], mo.ProtNone, o.cfg.Precious, false)
+	} else {
+		done = stateRequest + 1 // not answered: not counted
 	}
-	if k.inflight.Add(-1) == 0 && k.dead.Load() {
+	if k.state.Add(-done)&(stateDead|stateInflight) == stateDead {
 		// Terminate may be waiting (see Invariants).
 		o.mu.Lock()
 		o.cond.Broadcast()
@@ -208,7 +222,7 @@ func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
 		}
 	}
 	k.seq.Enter(seqno)
-	if k.dead.Load() {
+	if k.dead() {
 		// Terminated while this call waited for its turn.
 		k.seq.Leave(seqno)
 		return nil, mo.KernTerminated
@@ -256,7 +270,10 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 	if err != nil {
 		return err
 	}
-	if mo.CheckRange(offset, length, k.pageSize, o.cfg.Size) != nil || !desired.Valid() {
+	// One page, the request of a fault, is checked without CheckRange's
+	// 64-bit arithmetic.
+	onePage := length == k.pageSize && offset < mo.Offset(o.cfg.Size) && uint64(offset)&uint64(length-1) == 0
+	if !onePage && mo.CheckRange(offset, length, k.pageSize, o.cfg.Size) != nil || !desired.Valid() {
 		k.seq.Leave(seqno)
 		return mo.KernInvalidArgument
 	}
@@ -333,15 +350,17 @@ func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 		return err
 	}
 	o.mu.Lock()
-	k.dead.Store(true)
+	for v := k.state.Load(); !k.state.CompareAndSwap(v, v|stateDead); v = k.state.Load() {
+	}
 	delete(o.kernels, ctl)
 	o.dead[ctl] = struct{}{}
 	if o.last.Load() == k {
 		o.last.Store(nil)
 	}
-	for k.inflight.Load() > 0 {
+	for k.state.Load()&stateInflight != 0 {
 		o.cond.Wait()
 	}
+	o.deadRequests += k.state.Load() / stateRequest
 	o.mu.Unlock()
 	k.seq.Leave(seqno)
 	return nil

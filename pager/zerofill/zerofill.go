@@ -196,14 +196,25 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 	if err != nil {
 		return err
 	}
-	if err := mo.CheckRange(offset, length, k.pageSize, o.size); err != nil || !desired.Valid() {
+	ps := k.pageSize
+	if length == ps && offset < mo.Offset(o.size) && uint64(offset)&uint64(ps-1) == 0 && desired.Valid() {
+		// One page, the request of a fault: checked without CheckRange's
+		// 64-bit arithmetic (the size is a multiple of the page size).
+		k.seq.Leave(seqno)
+		if o.hasData(offset, ps) {
+			ctl.DataSupply(offset, o.arena[offset:offset+mo.Offset(ps)], mo.ProtNone, false, false)
+		} else {
+			ctl.DataUnavailable(offset, ps)
+		}
+		return nil
+	}
+	if err := mo.CheckRange(offset, length, ps, o.size); err != nil || !desired.Valid() {
 		k.seq.Leave(seqno)
 		return mo.KernInvalidArgument
 	}
 	k.seq.Leave(seqno)
 	// A kernel cannot return a page it is asking for, so the pages of the
 	// range do not change under the answers below (see package doc).
-	ps := k.pageSize
 	for off := offset; off < offset+mo.Offset(length); off += mo.Offset(ps) {
 		if o.hasData(off, ps) {
 			ctl.DataSupply(off, o.arena[off:off+mo.Offset(ps)], mo.ProtNone, false, false)
