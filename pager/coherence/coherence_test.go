@@ -1,0 +1,224 @@
+package coherence
+
+import (
+	"encoding/binary"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/mo/moremote"
+	"github.com/tamach/tamach/pmap"
+	"github.com/tamach/tamach/vm"
+)
+
+// newKernel builds a vm kernel of page size ps over host memory (FakeMem
+// page tables, the recording MMU, a byte slice as its frames), with its
+// pageout goroutine.
+func newKernel(t testing.TB, ps uint32, frames int) *vm.Kernel {
+	t.Helper()
+	const window, frameBase = 0x40000000, 0x90000000
+	fm, err := pmap.NewFakeMem(0x80004000, 0x81000000, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm.FlatMap(0x80000000, 0x80400000, 0xa0000000)
+	size := uint32(frames) * ps
+	pm, err := pmap.New(pmap.Config{Base: window, Size: 16 << 20,
+		Phys: []pmap.Range{{Start: frameBase, Size: size}}, Mem: fm, Alloc: fm, MMU: pmap.NewRecordingMMU(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := vm.New(vm.Config{PageSize: ps, Pmap: pm, FrameBase: frameBase, FrameSize: size,
+		Mem: &vm.SliceMem{Base: frameBase, Mem: make([]byte, size)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { k.Pageout(stop); close(done) }()
+	t.Cleanup(func() { close(stop); <-done })
+	return k
+}
+
+const objSize = 256 << 10
+
+// setup starts a coherence pager exported by a moremote server on a
+// loopback port, and two kernels (4 KiB and 64 KiB pages) that map its
+// object through moremote clients.
+func setup(t *testing.T, timeout time.Duration) (*Pager, [2]*vm.Region, [2]*moremote.Client) {
+	t.Helper()
+	srv := moremote.NewServer()
+	p, err := New(Config{Size: objSize, Timeout: timeout, Evicted: func(ctl mo.Control) { srv.Drop(ctl) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Export(1, p)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { srv.Serve(l); close(served) }()
+	var regions [2]*vm.Region
+	var clients [2]*moremote.Client
+	for i, ps := range []uint32{4 << 10, 64 << 10} {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl := moremote.NewClient(c)
+		clients[i] = cl
+		k := newKernel(t, ps, int(2*objSize/ps))
+		r, err := k.Map(cl.Object(1), objSize, 0, objSize, vm.MapOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		regions[i] = r
+		t.Cleanup(cl.Close)
+	}
+	t.Cleanup(func() { l.Close(); srv.Close(); <-served })
+	return p, regions, clients
+}
+
+// word is a 32-bit word of the shared object, reached through one
+// kernel's region: each load or store is one ReadAt or WriteAt, which vm
+// carries out on a page it holds for the access (data_request,
+// data_unlock), atomically with respect to lock_requests.
+type word struct {
+	r   *vm.Region
+	off int64
+}
+
+func (w word) load(t *testing.T) uint32 {
+	var b [4]byte
+	if _, err := w.r.ReadAt(b[:], w.off); err != nil {
+		t.Error(err)
+		runtime.Goexit()
+	}
+	return binary.LittleEndian.Uint32(b[:])
+}
+
+func (w word) store(t *testing.T, v uint32) {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	if _, err := w.r.WriteAt(b[:], w.off); err != nil {
+		t.Error(err)
+		runtime.Goexit()
+	}
+}
+
+// Layout of the shared object: Peterson's lock in the first granule, the
+// counters in the second and fourth.
+const (
+	offFlag0   = 0
+	offFlag1   = 4
+	offTurn    = 8
+	offCounter = 64 << 10
+	offOther   = 192<<10 + 4092
+)
+
+// peterson takes and gives up the lock for kernel i of two. Peterson's
+// algorithm needs only loads and stores of words that are sequentially
+// consistent, which single-writer/multi-reader coherence gives: a store
+// completes only once no other kernel holds a copy of its granule.
+type peterson struct {
+	flag [2]word
+	turn word
+}
+
+func (l *peterson) lock(t *testing.T, i int) {
+	j := 1 - i
+	l.flag[i].store(t, 1)
+	l.turn.store(t, uint32(j))
+	for spins := 0; l.flag[j].load(t) == 1 && l.turn.load(t) == uint32(j); spins++ {
+		if spins > 1_000_000 {
+			t.Error("lock never taken")
+			runtime.Goexit()
+		}
+		runtime.Gosched()
+	}
+}
+
+func (l *peterson) unlock(t *testing.T, i int) { l.flag[i].store(t, 0) }
+
+// TestTwoKernelsCountUnderASharedLock: two vm kernels, of 4 KiB and of
+// 64 KiB pages, map one object of the coherence pager through moremote
+// over loopback TCP, and each adds to two counters (in the second and
+// the fourth granule) under Peterson's lock kept in the first. The final counts are
+// exactly the number of increments, seen from both kernels and in the
+// pager's copy.
+func TestTwoKernelsCountUnderASharedLock(t *testing.T) {
+	const rounds = 40
+	p, regions, _ := setup(t, 10*time.Second)
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := regions[i]
+			l := &peterson{flag: [2]word{{r, offFlag0}, {r, offFlag1}}, turn: word{r, offTurn}}
+			c, o := word{r, offCounter}, word{r, offOther}
+			for n := 0; n < rounds; n++ {
+				l.lock(t, i)
+				c.store(t, c.load(t)+1)
+				o.store(t, o.load(t)+uint32(i+1))
+				l.unlock(t, i)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for i, r := range regions {
+		if c, o := (word{r, offCounter}).load(t), (word{r, offOther}).load(t); c != 2*rounds || o != 3*rounds {
+			t.Fatalf("kernel %d sees counters %d and %d, want %d and %d", i, c, o, 2*rounds, 3*rounds)
+		}
+	}
+	// Make the writer return its pages: a read from the other kernel
+	// cleans it; then the pager's copy holds the sums.
+	if err := regions[0].Sync(0, objSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := regions[1].Sync(0, objSize); err != nil {
+		t.Fatal(err)
+	}
+	var b [4]byte
+	p.Read(b[:], offCounter)
+	if v := binary.LittleEndian.Uint32(b[:]); v != 2*rounds {
+		t.Fatalf("the pager's copy of the counter: %d, want %d", v, 2*rounds)
+	}
+	s := p.Stats()
+	if s.Downgrades == 0 || s.Flushes == 0 || s.Unlocks == 0 || s.Evictions != 0 {
+		t.Fatalf("stats %+v: want downgrades, flushes and unlocks, no eviction", s)
+	}
+	t.Logf("pager: %+v", s)
+}
+
+// TestVanishedKernelIsEvicted: the 64 KiB kernel writes the counter and
+// syncs it, then hangs (its connection stays open, nothing is read). The
+// 4 KiB kernel's access needs that kernel to give the granule up; its
+// lock_request is never answered, so after the timeout the pager evicts
+// it and the 4 KiB kernel carries on with the synced value.
+func TestVanishedKernelIsEvicted(t *testing.T) {
+	p, regions, clients := setup(t, 300*time.Millisecond)
+	a, b := regions[0], regions[1]
+	(word{b, offCounter}).store(t, 41)
+	if err := b.Sync(0, objSize); err != nil {
+		t.Fatal(err)
+	}
+	clients[1].Stall()
+	c := word{a, offCounter}
+	if v := c.load(t); v != 41 {
+		t.Fatalf("after the eviction the counter reads %d, want 41", v)
+	}
+	c.store(t, c.load(t)+1)
+	if v := c.load(t); v != 42 {
+		t.Fatalf("counter %d, want 42", v)
+	}
+	if s := p.Stats(); s.Evictions != 1 {
+		t.Fatalf("stats %+v: want one eviction", s)
+	}
+}
