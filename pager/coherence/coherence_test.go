@@ -132,9 +132,13 @@ func (l *peterson) lock(t *testing.T, i int) {
 	j := 1 - i
 	l.flag[i].store(t, 1)
 	l.turn.store(t, uint32(j))
-	for spins := 0; l.flag[j].load(t) == 1 && l.turn.load(t) == uint32(j); spins++ {
-		if spins > 1_000_000 {
-			t.Error("lock never taken")
+	// Spinning is cheap (the words are resident read copies) while the
+	// holder's critical section moves granules over the network, so the
+	// bound is a generous time, not a count.
+	deadline := time.Now().Add(30 * time.Second)
+	for l.flag[j].load(t) == 1 && l.turn.load(t) == uint32(j) {
+		if time.Now().After(deadline) {
+			t.Error("lock not taken in 30 s")
 			runtime.Goexit()
 		}
 		runtime.Gosched()
