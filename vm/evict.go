@@ -29,7 +29,7 @@ func (k *Kernel) reclaimLocked(want int, cleanOnly bool) (freed int, victim int)
 			continue
 		}
 		o := k.objectByID(f.obj)
-		k.harvestLocked(o, i, false, true)
+		vas, mapped := k.clockHarvestLocked(o, i)
 		if f.flags&pgReferenced != 0 {
 			f.flags &^= pgReferenced
 			continue
@@ -44,7 +44,13 @@ func (k *Kernel) reclaimLocked(want int, cleanOnly bool) (freed int, victim int)
 			}
 			return freed, i
 		}
-		if k.unmapPageLocked(o, f.index, true) {
+		if mapped <= len(vas) {
+			// The mappings the harvest found, none modified (the pmap
+			// changes only under k.mu, which is held since).
+			for _, va := range vas[:mapped] {
+				k.pm.Remove(va, va+k.ps)
+			}
+		} else if k.unmapPageLocked(o, f.index, true) {
 			// written since the harvest: it needs a page-out after all
 			f.flags |= pgDirty
 			if cleanOnly {
@@ -62,6 +68,39 @@ func (k *Kernel) reclaimLocked(want int, cleanOnly bool) (freed int, victim int)
 		k.wakeLocked()
 	}
 	return freed, -1
+}
+
+// clockHarvestLocked is harvestLocked(o, i, false, true) for the clock:
+// the modified and referenced state of the page's mappings goes into frame
+// i, the references are cleared. It returns the addresses of the first
+// mappings and how many there are, so that a clean page is unmapped
+// without looking its mappings up again.
+// Preconditions: k.mu is held.
+func (k *Kernel) clockHarvestLocked(o *object, i int) (vas [2]uint32, mapped int) {
+	if o.mapRefs == 0 {
+		return vas, 0
+	}
+	f := &k.pool.frames[i]
+	for ei := range k.entries {
+		va, ok := k.entries[ei].vaOfIndex(o, f.index, k.shift)
+		if !ok {
+			continue
+		}
+		if _, ok := k.pm.Extract(va); !ok {
+			continue
+		}
+		if k.pm.IsModified(va) {
+			f.flags |= pgDirty
+		}
+		if k.pm.ClearReferenced(va) {
+			f.flags |= pgReferenced
+		}
+		if mapped < len(vas) {
+			vas[mapped] = va
+		}
+		mapped++
+	}
+	return vas, mapped
 }
 
 // reclaim frees up to want frames, paging out dirty and precious pages

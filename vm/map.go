@@ -31,6 +31,14 @@ type mapEntry struct {
 	region      *Region
 }
 
+// vaOfIndex is vaOf for the page index of o, with 32-bit arithmetic.
+func (e *mapEntry) vaOfIndex(o *object, index uint32, shift uint) (uint32, bool) {
+	if e.obj != o || index-e.first >= e.size>>shift {
+		return 0, false
+	}
+	return e.start + (index-e.first)<<shift, true
+}
+
 // indexOf returns the page index in e's object of the page holding va,
 // with 32-bit arithmetic only (a 64-bit shift by a variable count costs
 // a dozen instructions on ARM). Preconditions: va is in e.

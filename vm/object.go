@@ -253,15 +253,16 @@ func (k *Kernel) unmapPageLocked(o *object, index uint32, harvest bool) bool {
 	if o.mapRefs == 0 {
 		return false
 	}
-	off := mo.Offset(index) << k.shift
 	modified := false
 	for ei := range k.entries {
-		va, ok := k.entries[ei].vaOf(o, off)
+		va, ok := k.entries[ei].vaOfIndex(o, index, k.shift)
 		if !ok {
 			continue
 		}
-		if m, mapped := k.pm.Lookup(va); mapped {
-			modified = modified || m.Modified
+		// Extract and IsModified rather than Lookup, which decodes the
+		// whole mapping: this is on the path of every eviction.
+		if _, mapped := k.pm.Extract(va); mapped {
+			modified = k.pm.IsModified(va) || modified
 			k.pm.Remove(va, va+k.ps)
 		}
 	}
@@ -309,9 +310,8 @@ func (k *Kernel) harvestLocked(o *object, i int, clearMod, clearRef bool) {
 	if o.mapRefs == 0 {
 		return
 	}
-	off := mo.Offset(f.index) << k.shift
 	for ei := range k.entries {
-		va, ok := k.entries[ei].vaOf(o, off)
+		va, ok := k.entries[ei].vaOfIndex(o, f.index, k.shift)
 		if !ok {
 			continue
 		}
