@@ -162,8 +162,9 @@ func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
 // is a power of two of granules and aligned to its size, so up to 32 of
 // them are bits of one word.
 func (o *Object) hasData(off mo.Offset, ps mo.Size) bool {
-	g := uint64(off / mo.Offset(mo.MinPageSize))
-	n := uint64(ps / mo.MinPageSize)
+	// An object is at most 1<<40 bytes (New), so granules fit 32 bits.
+	g := uint32(off / mo.Offset(mo.MinPageSize))
+	n := uint32(ps / mo.MinPageSize)
 	if n < 32 && g%32+n <= 32 {
 		return o.written[g/32].Load()>>(g%32)&(1<<n-1) != 0
 	}
