@@ -196,7 +196,7 @@ func (k *Kernel) pageOutLocked(i int, flush, keep bool) bool {
 func (k *Kernel) Pageout(stop <-chan struct{}) {
 	served := make(chan struct{})
 	go func() {
-		k.serveCalls(stop)
+		k.serveCalls()
 		close(served)
 	}()
 	defer func() { <-served }()
@@ -204,6 +204,7 @@ func (k *Kernel) Pageout(stop <-chan struct{}) {
 	for {
 		select {
 		case <-stop:
+			k.calls <- deferredCall{} // serveCalls' stop
 			return
 		case <-k.wake:
 		}
