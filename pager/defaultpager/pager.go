@@ -506,16 +506,26 @@ func (p *Pager) BackingStoreDelete(id mo.BackingStoreID) error {
 		return mo.KernFailure
 	}
 	// Allocated before mu is taken: the copy buffer (not from the reserve,
-	// which is the page-ins') and room for a move per slot of the store.
+	// which is the page-ins'), the remaining stores and room for a move
+	// per used slot of the store (page-outs may use more meanwhile: then
+	// size again).
 	buf := make([]byte, p.ps)
-	moves := make([]move, 0, bs.pages)
 	stores := make([]*backingStore, 0, len(p.stores))
 	for _, x := range p.stores {
 		if x != bs {
 			stores = append(stores, x)
 		}
 	}
-	p.mu.Lock()
+	var moves []move
+	for {
+		p.mu.Lock()
+		used := bs.pages - bs.free
+		if used <= uint64(cap(moves)) {
+			break
+		}
+		p.mu.Unlock()
+		moves = make([]move, 0, used+used/8+8)
+	}
 	if used, free := bs.pages-bs.free, p.freeLocked(bs); used > free {
 		p.mu.Unlock()
 		return fmt.Errorf("%w: %d pages cannot move into %d free slots", mo.KernInvalidArgument, used, free)
