@@ -65,6 +65,22 @@
 // Faults in runtime assembly (memmove, memclr) on a goroutine are ordinary
 // goroutine faults and may Yield.
 //
+// A pager that is not mo.FaultSafe is never called on the fault path: the
+// handler prepares the call and hands it to one of a small fixed pool of
+// call workers (callWorkers goroutines, started by Pageout), and the
+// access Yields until the answer. As for an inline call, the handler
+// prepares one only when no other call on the object is under way, so no
+// two workers hold calls on one object and none waits in a pager's
+// Sequencer for another. Such a pager may touch mapped memory in
+// data_request: the nested fault's call, if its pager is not fault-safe
+// either, goes to another worker. When every worker is busy (a chain of
+// nested faults deeper than the pool, or more such calls at once than
+// workers) the call is not made, and the fault is Unhandled with
+// ReasonNoCallWorker, rather than queued behind calls that may be waiting
+// for it. Not detected: such a pager touching a missing page of its own
+// object in data_request, which waits for a call on the object after the
+// one under way, as any other access to that page does.
+//
 // The two common faults take a quick path (quickFaultLocked) with few
 // calls, since on ARM every call passes its arguments through memory: a
 // translation fault on a resident page that allows the access, and one on

@@ -1,6 +1,10 @@
 package vm
 
-import "github.com/tamach/tamach/mo"
+import (
+	"sync"
+
+	"github.com/tamach/tamach/mo"
+)
 
 // noLockChange says returnRange leaves page locks alone
 // (VM_PROT_NO_CHANGE).
@@ -188,23 +192,30 @@ func (k *Kernel) pageOutLocked(i int, flush, keep bool) bool {
 
 // Pageout runs the pageout goroutine until stop is closed: whenever woken
 // (free frames fell below LowFrames) it frees frames until HighFrames are
-// free, paging dirty and precious pages out. It also runs the calls
-// goroutine, which makes the data_request and data_unlock calls that the
-// fault handler leaves to it (for pagers that are not mo.FaultSafe), and
-// waits for it before returning. A program starts it once per kernel:
-// go k.Pageout(stop); without it, faults on such pagers wait forever.
+// free, paging dirty and precious pages out. It also runs the call
+// workers (callWorkers goroutines, all started before it reports the
+// kernel running), which make the data_request and data_unlock calls that
+// the fault handler leaves to them (for pagers that are not mo.FaultSafe),
+// and waits for them before returning. A program starts it once per
+// kernel: go k.Pageout(stop); without it, faults on such pagers wait
+// forever.
 func (k *Kernel) Pageout(stop <-chan struct{}) {
-	served := make(chan struct{})
-	go func() {
-		k.serveCalls()
-		close(served)
-	}()
-	defer func() { <-served }()
+	var served sync.WaitGroup
+	served.Add(callWorkers)
+	for range callWorkers {
+		go func() {
+			defer served.Done()
+			k.serveCalls()
+		}()
+	}
+	defer served.Wait()
 	k.pageoutStarted.Do(func() { close(k.pageoutRunning) })
 	for {
 		select {
 		case <-stop:
-			k.calls <- deferredCall{} // serveCalls' stop
+			for range callWorkers {
+				k.calls <- deferredCall{} // a worker's stop
+			}
 			return
 		case <-k.wake:
 		}

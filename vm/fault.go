@@ -200,8 +200,14 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 	var req request
 	i, st := k.pageLocked(o, index, acc|mo.ProtRead, &req, true)
 	if st == stCall && !o.inline {
-		// Not a fault-safe pager: its calls are made by the calls
-		// goroutine, and the access waits for the answer.
+		// Not a fault-safe pager: its calls are made by a call worker,
+		// and the access waits for the answer. With every worker busy
+		// the call could wait behind calls that wait for this access
+		// (a nested fault): it is not made, and the fault is reported.
+		if !k.callsFreeLocked() {
+			k.unprepareLocked(o, &req)
+			return pmap.Unhandled, ReasonNoCallWorker, k.pool.nfree < k.low
+		}
 		k.deferCallLocked(o, &req)
 		if req.op == mo.OpDataRequest {
 			k.stats.FaultsPager++

@@ -56,7 +56,7 @@ func fault(t *testing.T, e *testEnv, va uint32) (tries int) {
 }
 
 // TestPagerNotFaultSafeIsCalledOutsideTheHandler: the fault handler calls
-// a pager that is not mo.FaultSafe from the calls goroutine, never itself
+// a pager that is not mo.FaultSafe from a call worker, never itself
 // (on the target the handler runs on the system stack, where such a
 // pager's locks, channels or defers are fatal), and the faulting access
 // waits for the answer; a fault-safe pager is called inside the handler
@@ -73,7 +73,7 @@ func TestPagerNotFaultSafeIsCalledOutsideTheHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tries := fault(t, e, r.Addr()); tries < 2 {
-		t.Errorf("the fault resolved in %d try: it did not wait for the calls goroutine", tries)
+		t.Errorf("the fault resolved in %d try: it did not wait for a call worker", tries)
 	}
 	if w.calledInside.Load() != 0 || w.calledOutside.Load() != 1 {
 		t.Errorf("data_request made %d times inside the handler, %d outside; want 0 and 1",

@@ -107,11 +107,15 @@ const (
 	ReasonCannotWait        // the fault was taken on g0 and needs a wait
 	ReasonNoMemory          // no frame can be freed without a wait
 	ReasonKernel            // a pmap call failed: a vm bug
+	// ReasonNoCallWorker: the page's pager is not fault-safe and every
+	// call worker is busy (a nested fault deeper than the pool, or more
+	// such calls at once than workers).
+	ReasonNoCallWorker
 )
 
 func (r Reason) String() string {
 	return [...]string{"none", "no mapping", "protection", "data_error", "object terminated",
-		"fault on g0 cannot wait", "out of frames", "pmap failure"}[min(int(r), int(ReasonKernel))]
+		"fault on g0 cannot wait", "out of frames", "pmap failure", "no call worker free"}[min(int(r), int(ReasonNoCallWorker))]
 }
 
 // FaultReport is the last fault the handler could not resolve.
@@ -135,9 +139,10 @@ type Kernel struct {
 	dp                 mo.DefaultPager
 	wakeFn             func()
 	wake               chan struct{}
-	calls              chan deferredCall // fault handler -> calls goroutine
+	calls              chan deferredCall // fault handler -> call workers
+	callsPending       atomic.Int32      // deferred calls queued or under way (at most callWorkers)
 	pageoutStarted     sync.Once
-	pageoutRunning     chan struct{} // closed once Pageout has started the calls goroutine
+	pageoutRunning     chan struct{} // closed once Pageout has started the call workers
 	low, high, reserve int
 	// attrs are the pmap.PageAttr of a 4 KiB kernel's pages by protection
 	// and written (pmap.EnterPage); immutable. A zero attr (no read, or a
@@ -212,7 +217,7 @@ func New(c Config) (*Kernel, error) {
 	k := &Kernel{
 		ps: c.PageSize, shift: shift, psize: psize, id: c.ID, trace: c.Trace,
 		mem: c.Mem, dp: c.DefaultPager, wakeFn: c.Wake, wake: make(chan struct{}, 1),
-		calls: make(chan deferredCall, 2*n+1), pageoutRunning: make(chan struct{}),
+		calls: make(chan deferredCall, 2*callWorkers), pageoutRunning: make(chan struct{}),
 		low: low, high: high, reserve: reserve,
 		pm: c.Pmap, pool: newPool(c.FrameBase, n, shift),
 		entries: make([]mapEntry, 0, maxMaps),

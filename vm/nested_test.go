@@ -70,7 +70,7 @@ func nestedObjects(t *testing.T, e *testEnv) (target *Region, inner *rampager.Ob
 	return r, inner
 }
 
-// TestNestedFaultIsServed: a pager called by the calls goroutine (not
+// TestNestedFaultIsServed: a pager called by a call worker (not
 // fault-safe) that touches another object's missing page inside
 // data_request: the nested fault is served (by the fault-safe pager of
 // that object, inline), then the outer one.
@@ -114,6 +114,91 @@ func TestNestedFaultOnG0IsReported(t *testing.T) {
 	var fe *faultError
 	if !errors.As(p.err, &fe) || fe.rep.Reason != ReasonCannotWait || fe.rep.Addr != p.va {
 		t.Fatalf("nested access on g0: %v, want an Unhandled report with %v at %#x", p.err, ReasonCannotWait, p.va)
+	}
+	e.check(t)
+}
+
+// notFaultSafe hides its pager's FaultSafe method: its calls are made by
+// the call workers.
+type notFaultSafe struct{ mo.Object }
+
+// TestNestedFaultBetweenTwoPagersThatAreNotFaultSafe: a pager called by a
+// call worker touches, inside data_request, a missing page of an object
+// whose pager is not fault-safe either: the nested call goes to another
+// worker instead of waiting behind the call that waits for it; the nested
+// access is served, then the outer one.
+func TestNestedFaultBetweenTwoPagersThatAreNotFaultSafe(t *testing.T) {
+	e := newEnv(t, envOpt{ps: 4 << 10, frames: 16})
+	init := bytes.Repeat([]byte{0x42}, 8<<10)
+	tobj, _ := rampager.New(rampager.Config{Size: 8 << 10, Initial: init})
+	target, err := e.k.Map(notFaultSafe{tobj}, 8<<10, 0, 8<<10, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, _ := rampager.New(rampager.Config{Size: 8 << 10, Initial: bytes.Repeat([]byte{7}, 8<<10)})
+	p := &touchingPager{Object: inner, e: e, va: target.Addr()}
+	r, err := e.k.Map(p, 8<<10, 0, 8<<10, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := []byte{0}
+	if err := e.load(r.Addr(), b); err != nil || b[0] != 7 {
+		t.Fatalf("outer access: %v, %#x", err, b[0])
+	}
+	if p.err != nil || p.got != 0x42 {
+		t.Fatalf("nested access: %v, %#x", p.err, p.got)
+	}
+	if s := e.k.Stats(); s.Unhandled != 0 || s.DataRequests != 2 {
+		t.Fatalf("stats %+v: want two data_requests and no unhandled fault", s)
+	}
+	e.check(t)
+}
+
+// TestNestedFaultsDeeperThanTheCallWorkersAreReported: a chain of pagers
+// that are not fault-safe, each touching the next one's missing page
+// inside data_request, one deeper than there are call workers: the
+// deepest nested fault finds every worker busy and is Unhandled with
+// ReasonNoCallWorker, naming its address, rather than hanging; the chain
+// is then served from the inside out, and the page the deepest fault
+// wanted is served when touched again (its call was not left half made).
+func TestNestedFaultsDeeperThanTheCallWorkersAreReported(t *testing.T) {
+	e := newEnv(t, envOpt{ps: 4 << 10, frames: 16})
+	last, _ := rampager.New(rampager.Config{Size: 8 << 10, Initial: bytes.Repeat([]byte{0xee}, 8<<10)})
+	lastR, err := e.k.Map(notFaultSafe{last}, 8<<10, 0, 8<<10, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := make([]*touchingPager, callWorkers)
+	va := lastR.Addr()
+	for i := len(chain) - 1; i >= 0; i-- {
+		inner, _ := rampager.New(rampager.Config{Size: 8 << 10, Initial: bytes.Repeat([]byte{byte(i + 1)}, 8<<10)})
+		chain[i] = &touchingPager{Object: inner, e: e, va: va}
+		r, err := e.k.Map(chain[i], 8<<10, 0, 8<<10, MapOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		va = r.Addr()
+	}
+	b := []byte{0}
+	if err := e.load(va, b); err != nil || b[0] != 1 {
+		t.Fatalf("outer access: %v, %#x", err, b[0])
+	}
+	for i, p := range chain[:len(chain)-1] {
+		if p.err != nil || p.got != byte(i+2) {
+			t.Fatalf("nested access %d: %v, %#x", i+1, p.err, p.got)
+		}
+	}
+	deepest := chain[len(chain)-1]
+	var fe *faultError
+	if !errors.As(deepest.err, &fe) || fe.rep.Reason != ReasonNoCallWorker || fe.rep.Addr != lastR.Addr() {
+		t.Fatalf("deepest nested access: %v, want an Unhandled report with %v at %#x",
+			deepest.err, ReasonNoCallWorker, lastR.Addr())
+	}
+	if err := e.load(lastR.Addr(), b); err != nil || b[0] != 0xee {
+		t.Fatalf("access after the report: %v, %#x", err, b[0])
+	}
+	if s := e.k.Stats(); s.Unhandled != 1 || s.DataRequests != uint64(len(chain)+1) {
+		t.Fatalf("stats %+v: want %d data_requests and one unhandled fault", s, len(chain)+1)
 	}
 	e.check(t)
 }

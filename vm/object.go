@@ -27,8 +27,8 @@ type object struct {
 	def   mo.DefaultObject // pager, if it is a default pager's object
 	ctl   *control         // immutable
 	// inline: the pager is mo.FaultSafe, so the fault handler makes its
-	// data_request and data_unlock calls itself; otherwise the calls
-	// goroutine makes them (immutable).
+	// data_request and data_unlock calls itself; otherwise a call
+	// worker makes them (immutable).
 	inline  bool
 	size    mo.Size // immutable
 	attr    mo.Attributes

@@ -127,31 +127,84 @@ func (k *Kernel) send(o *object, r *request) {
 	k.mu.Unlock()
 }
 
-// deferredCall is a call the fault handler leaves to the calls goroutine.
+// deferredCall is a call the fault handler leaves to the call workers.
 type deferredCall struct {
 	o   *object
 	req request
 }
 
-// deferCallLocked hands a call prepared by pageLocked to the calls
-// goroutine (Pageout starts it), for a pager that is not mo.FaultSafe.
-// The queue holds a call per frame and one more per frame for unlocks, so
-// it cannot be full; if it were, the call is refused as a pager would.
+// callWorkers is how many goroutines make the calls the fault handler
+// defers (Pageout starts them all before the kernel runs). A pager that
+// is not fault-safe may touch mapped memory inside data_request, and the
+// nested fault may need a call on another object whose pager is not
+// fault-safe either: another worker makes it while the first waits. A
+// chain of nested faults deeper than the pool, or more such calls under
+// way at once than workers, finds no worker free: that fault is Unhandled
+// with ReasonNoCallWorker rather than queued behind calls that may be
+// waiting for it.
+const callWorkers = 4
+
+// deferCallLocked hands a call prepared by pageLocked to a call worker,
+// for a pager that is not mo.FaultSafe. The caller has checked that a
+// worker is free (callsFreeLocked), so the queue (room for a call per
+// worker and a stop per worker) is never full; if it were, the call is
+// refused as a pager would.
+// Per object, the fault path defers a call only when no other call on the
+// object is under way (pageLocked with onlyIdle), so no two workers ever
+// hold calls on one object: the call's seqno is due at once and the
+// pager's Sequencer never makes one worker wait for another.
 // Preconditions: k.mu is held. Allocates nothing; does not block.
 func (k *Kernel) deferCallLocked(o *object, r *request) {
 	select {
 	case k.calls <- deferredCall{o, *r}:
+		k.callsPending.Add(1)
 	default:
 		o.endCall()
 		k.refusedLocked(o, r, mo.KernResourceShortage)
 	}
 }
 
-// serveCalls makes the calls the fault handler deferred, in order, until
-// it receives a call with no object (Pageout sends it when stopped; the
-// queue has room for it). It receives with a plain receive rather than a
-// select on stop as well: a select costs several times as much, on the
-// path of every deferred call.
+// callsFreeLocked reports whether a call worker is free for a deferred
+// call: fewer calls are queued or under way than there are workers.
+// Preconditions: k.mu is held (calls are deferred only under it).
+func (k *Kernel) callsFreeLocked() bool { return k.callsPending.Load() < callWorkers }
+
+// unprepareLocked undoes a call pageLocked prepared that will not be
+// made: the absent pages it allocated are freed, the unlock request
+// forgotten, and the seqno given back (no other call on o was under way,
+// and k.mu has been held since, so it is the last one taken).
+// Preconditions: k.mu is held, held since pageLocked prepared r.
+func (k *Kernel) unprepareLocked(o *object, r *request) {
+	p := k.pool
+	for off := r.off; off < r.off+mo.Offset(r.len); off += mo.Offset(k.ps) {
+		i := p.lookup(o.id, uint32(off>>k.shift))
+		if i < 0 {
+			continue
+		}
+		f := &p.frames[i]
+		if r.op == mo.OpDataUnlock {
+			f.setUnlockRequest(f.unlockRequest() &^ r.desired)
+			continue
+		}
+		if f.flags&pgAbsent != 0 {
+			p.release(i)
+			o.resident--
+		}
+	}
+	if r.op == mo.OpDataUnlock {
+		k.stats.DataUnlocks--
+	} else {
+		k.stats.DataRequests--
+	}
+	o.seq--
+	o.endCall()
+}
+
+// serveCalls is one call worker: it makes the calls the fault handler
+// deferred until it receives a call with no object (Pageout sends one per
+// worker when stopped; the queue has room for them). It receives with a
+// plain receive rather than a select on stop as well: a select costs
+// several times as much, on the path of every deferred call.
 func (k *Kernel) serveCalls() {
 	for {
 		c := <-k.calls
@@ -159,6 +212,7 @@ func (k *Kernel) serveCalls() {
 			return
 		}
 		k.sendGuarded(c.o, &c.req)
+		k.callsPending.Add(-1)
 	}
 }
 

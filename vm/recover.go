@@ -9,7 +9,7 @@ import (
 // A pager that panics.
 //
 // Every pager call the kernel makes on a goroutine goes through one of the
-// guarded calls below: the calls goroutine's data_request and
+// guarded calls below: the call workers' data_request and
 // data_unlock, data_request from a copying call (ReadAt, WriteAt, Wire),
 // data_return and data_initialize (pageout, Sync, lock_request, terminate),
 // init, create, terminate, synchronize and the completions (lock, supply,
