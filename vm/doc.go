@@ -73,11 +73,13 @@
 // two workers hold calls on one object and none waits in a pager's
 // Sequencer for another. Such a pager may touch mapped memory in
 // data_request: the nested fault's call, if its pager is not fault-safe
-// either, goes to another worker. When every worker is busy (a chain of
-// nested faults deeper than the pool, or more such calls at once than
-// workers) the call is not made, and the fault is Unhandled with
-// ReasonNoCallWorker, rather than queued behind calls that may be waiting
-// for it. Not detected: such a pager touching a missing page of its own
+// either, goes to another worker. When every worker is busy the call is
+// not made and the access waits (Yield) for a worker to finish its call,
+// as with slow pagers it ordinarily will; if none finishes a call while
+// accesses retry about a million times (a chain of nested faults deeper
+// than the pool, whose workers wait for each other), the fault is
+// Unhandled with ReasonNoCallWorker instead of waiting forever; on g0 it
+// is Unhandled at once. Not detected: such a pager touching a missing page of its own
 // object in data_request, which waits for a call on the object after the
 // one under way, as any other access to that page does.
 //

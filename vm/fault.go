@@ -202,10 +202,16 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 	if st == stCall && !o.inline {
 		// Not a fault-safe pager: its calls are made by a call worker,
 		// and the access waits for the answer. With every worker busy
-		// the call could wait behind calls that wait for this access
-		// (a nested fault): it is not made, and the fault is reported.
+		// the call is not made now: the access waits for a worker to
+		// finish its call and tries again. If no worker finishes a call
+		// for k.callWaitLimit tries, the workers are taken to be waiting
+		// for accesses like this one (nested faults deeper than the
+		// pool), and the fault is reported instead of waiting forever.
 		if !k.callsFreeLocked() {
 			k.unprepareLocked(o, &req)
+			if !onG0 && k.callWaitLocked() {
+				return pmap.Yield, ReasonNoCallWorker, k.pool.nfree < k.low
+			}
 			return pmap.Unhandled, ReasonNoCallWorker, k.pool.nfree < k.low
 		}
 		k.deferCallLocked(o, &req)

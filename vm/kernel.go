@@ -108,8 +108,9 @@ const (
 	ReasonNoMemory          // no frame can be freed without a wait
 	ReasonKernel            // a pmap call failed: a vm bug
 	// ReasonNoCallWorker: the page's pager is not fault-safe and every
-	// call worker is busy (a nested fault deeper than the pool, or more
-	// such calls at once than workers).
+	// call worker stayed busy, none finishing a call, while accesses
+	// waited for one a long while (defaultCallWaitLimit tries): nested faults
+	// deeper than the pool of workers.
 	ReasonNoCallWorker
 )
 
@@ -141,6 +142,10 @@ type Kernel struct {
 	wake               chan struct{}
 	calls              chan deferredCall // fault handler -> call workers
 	callsPending       atomic.Int32      // deferred calls queued or under way (at most callWorkers)
+	callsDone          atomic.Uint64     // deferred calls finished by the call workers
+	callWaitDone       uint64            // protected by mu: callsDone when callWaitTries restarted
+	callWaitTries      int               // protected by mu: accesses that found every worker busy since
+	callWaitLimit      int               // immutable but for tests: defaultCallWaitLimit
 	pageoutStarted     sync.Once
 	pageoutRunning     chan struct{} // closed once Pageout has started the call workers
 	low, high, reserve int
@@ -217,7 +222,7 @@ func New(c Config) (*Kernel, error) {
 	k := &Kernel{
 		ps: c.PageSize, shift: shift, psize: psize, id: c.ID, trace: c.Trace,
 		mem: c.Mem, dp: c.DefaultPager, wakeFn: c.Wake, wake: make(chan struct{}, 1),
-		calls: make(chan deferredCall, 2*callWorkers), pageoutRunning: make(chan struct{}),
+		callWaitLimit: defaultCallWaitLimit, calls: make(chan deferredCall, 2*callWorkers), pageoutRunning: make(chan struct{}),
 		low: low, high: high, reserve: reserve,
 		pm: c.Pmap, pool: newPool(c.FrameBase, n, shift),
 		entries: make([]mapEntry, 0, maxMaps),

@@ -163,6 +163,7 @@ func TestNestedFaultBetweenTwoPagersThatAreNotFaultSafe(t *testing.T) {
 // wanted is served when touched again (its call was not left half made).
 func TestNestedFaultsDeeperThanTheCallWorkersAreReported(t *testing.T) {
 	e := newEnv(t, envOpt{ps: 4 << 10, frames: 16})
+	e.k.callWaitLimit = 1000 // the default takes seconds of retries
 	last, _ := rampager.New(rampager.Config{Size: 8 << 10, Initial: bytes.Repeat([]byte{0xee}, 8<<10)})
 	lastR, err := e.k.Map(notFaultSafe{last}, 8<<10, 0, 8<<10, MapOptions{})
 	if err != nil {
@@ -199,6 +200,67 @@ func TestNestedFaultsDeeperThanTheCallWorkersAreReported(t *testing.T) {
 	}
 	if s := e.k.Stats(); s.Unhandled != 1 || s.DataRequests != uint64(len(chain)+1) {
 		t.Fatalf("stats %+v: want %d data_requests and one unhandled fault", s, len(chain)+1)
+	}
+	e.check(t)
+}
+
+// heldPager answers data_request only once release is closed: a slow
+// pager (a network store, say) that keeps a call worker busy.
+type heldPager struct {
+	mo.Object
+	release <-chan struct{}
+	entered chan<- struct{}
+}
+
+func (h heldPager) DataRequest(seqno mo.Seqno, ctl mo.Control, off mo.Offset, n mo.Size, desired mo.Prot) error {
+	h.entered <- struct{}{}
+	<-h.release
+	return h.Object.DataRequest(seqno, ctl, off, n, desired)
+}
+
+// TestFaultWaitsWhileEveryCallWorkerIsBusy: with every call worker inside
+// a slow pager's data_request, a fault on yet another object whose pager
+// is not fault-safe waits (Yield), without a report, and is served once a
+// worker finishes its call.
+func TestFaultWaitsWhileEveryCallWorkerIsBusy(t *testing.T) {
+	e := newEnv(t, envOpt{ps: 4 << 10, frames: 32})
+	release := make(chan struct{})
+	entered := make(chan struct{}, callWorkers)
+	done := make(chan error, callWorkers)
+	for i := 0; i < callWorkers; i++ {
+		inner, _ := rampager.New(rampager.Config{Size: 8 << 10})
+		r, err := e.k.Map(heldPager{inner, release, entered}, 8<<10, 0, 8<<10, MapOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- e.load(r.Addr(), []byte{0}) }()
+	}
+	for i := 0; i < callWorkers; i++ {
+		<-entered
+	}
+	last, _ := rampager.New(rampager.Config{Size: 8 << 10, Initial: bytes.Repeat([]byte{0x5c}, 8<<10)})
+	lastR, err := e.k.Map(notFaultSafe{last}, 8<<10, 0, 8<<10, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := pmap.Fault{Addr: lastR.Addr(), Access: pmap.Read, Kind: pmap.KindTranslation, Level: 2, Status: pmap.FSTranslationPage}
+	for i := 0; i < 100; i++ {
+		if r := e.k.HandleFault(&f, false); r != pmap.Yield {
+			t.Fatalf("fault %d with every worker busy: %v (%v), want yield", i, r, e.k.LastUnhandled().Reason)
+		}
+	}
+	close(release)
+	for i := 0; i < callWorkers; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := []byte{0}
+	if err := e.load(lastR.Addr(), b); err != nil || b[0] != 0x5c {
+		t.Fatalf("after the workers finished: %v, %#x", err, b[0])
+	}
+	if s := e.k.Stats(); s.Unhandled != 0 {
+		t.Fatalf("%d faults reported", s.Unhandled)
 	}
 	e.check(t)
 }

@@ -169,6 +169,23 @@ func (k *Kernel) deferCallLocked(o *object, r *request) {
 // Preconditions: k.mu is held (calls are deferred only under it).
 func (k *Kernel) callsFreeLocked() bool { return k.callsPending.Load() < callWorkers }
 
+// defaultCallWaitLimit is how many times in a row accesses may find every
+// call worker busy, with no worker finishing a call meanwhile, before they
+// are reported instead of waiting (seconds of retries on the target).
+const defaultCallWaitLimit = 1 << 20
+
+// callWaitLocked counts an access that found every call worker busy and
+// reports whether it may wait: true until callWaitLimit such accesses
+// happen without a worker finishing a call (k.callWaitLimit).
+// Preconditions: k.mu is held.
+func (k *Kernel) callWaitLocked() bool {
+	if done := k.callsDone.Load(); done != k.callWaitDone {
+		k.callWaitDone, k.callWaitTries = done, 0
+	}
+	k.callWaitTries++
+	return k.callWaitTries < k.callWaitLimit
+}
+
 // unprepareLocked undoes a call pageLocked prepared that will not be
 // made: the absent pages it allocated are freed, the unlock request
 // forgotten, and the seqno given back (no other call on o was under way,
@@ -213,6 +230,7 @@ func (k *Kernel) serveCalls() {
 		}
 		k.sendGuarded(c.o, &c.req)
 		k.callsPending.Add(-1)
+		k.callsDone.Add(1)
 	}
 }
 
