@@ -66,7 +66,7 @@ func NewClient(c net.Conn) *Client {
 
 // Object returns the proxy of the server's object number id. Its methods
 // send the call and wait for the pager's result; it is not mo.FaultSafe,
-// so vm calls it from its calls goroutine.
+// so vm calls it from its call workers.
 func (c *Client) Object(id uint32) mo.Object {
 	c.mu.Lock()
 	defer c.mu.Unlock()

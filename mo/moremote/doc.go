@@ -5,7 +5,7 @@
 // A Server exports local mo.Object values under numbers and serves one
 // connection per kernel; a Client is a kernel's end of such a connection
 // and gives it a proxy mo.Object per remote object. The proxy is not
-// mo.FaultSafe: vm calls it from its calls goroutine, never from the fault
+// mo.FaultSafe: vm calls it from its call workers, never from the fault
 // handler.
 //
 // # Calls and results

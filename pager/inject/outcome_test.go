@@ -182,7 +182,7 @@ func wantFailed(t *testing.T, e *env, r *vm.Region, op mo.Op) {
 }
 
 // TestPanicInDataRequest: a pager that panics in data_request (made by the
-// calls goroutine for a fault, or by ReadAt) fails its object.
+// call workers for a fault, or by ReadAt) fails its object.
 func TestPanicInDataRequest(t *testing.T) {
 	for _, byFault := range []bool{true, false} {
 		e := newEnv(t, 32, nil)

@@ -69,5 +69,5 @@
 // will give a TCP connection of its network stack. The data path allocates
 // nothing (the request buffer is made by New); a reconnection does. The
 // client blocks on the network, so it is not store.FaultSafe: the default
-// pager's objects over it are called from vm's calls goroutine.
+// pager's objects over it are called by vm's call workers.
 package nbd
