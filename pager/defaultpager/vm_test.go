@@ -4,36 +4,13 @@ import (
 	"testing"
 
 	"github.com/tamach/tamach/mo"
-	"github.com/tamach/tamach/pmap"
 	"github.com/tamach/tamach/vm"
+	"github.com/tamach/tamach/vm/vmtest"
 )
 
-// newKernel builds a vm kernel from its public API: FakeMem page tables,
-// a recording MMU, a byte slice as the frame pool, dp as its default
-// pager, and its pageout goroutine.
+// newKernel is a host vm kernel with dp as its default pager.
 func newKernel(t testing.TB, frames int, dp mo.DefaultPager) *vm.Kernel {
-	t.Helper()
-	const window, frameBase = 0x40000000, 0x90000000
-	fm, err := pmap.NewFakeMem(0x80004000, 0x81000000, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fm.FlatMap(0x80000000, 0x80400000, 0xa0000000)
-	size := uint32(frames * ps)
-	pm, err := pmap.New(pmap.Config{Base: window, Size: 16 << 20,
-		Phys: []pmap.Range{{Start: frameBase, Size: size}}, Mem: fm, Alloc: fm, MMU: pmap.NewRecordingMMU(0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := vm.New(vm.Config{PageSize: ps, Pmap: pm, FrameBase: frameBase, FrameSize: size,
-		Mem: &vm.SliceMem{Base: frameBase, Mem: make([]byte, size)}, DefaultPager: dp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { k.Pageout(stop); close(done) }()
-	t.Cleanup(func() { close(stop); <-done })
-	return k
+	return vmtest.NewKernel(t, vmtest.Config{PageSize: ps, Frames: frames, DefaultPager: dp})
 }
 
 func vmPattern(off int, round byte) byte { return byte(off>>12)*11 ^ byte(off) ^ round }

@@ -9,17 +9,13 @@ import (
 	"github.com/tamach/tamach/pager/zerofill"
 	"github.com/tamach/tamach/pmap"
 	"github.com/tamach/tamach/vm"
+	"github.com/tamach/tamach/vm/vmtest"
 )
 
-// A host kernel driven through its exported API: the software MMU's page
-// tables in FakeMem, frames in a byte slice, faults given to HandleFault
-// as the abort hook would.
+// A host kernel (vmtest) driven through its exported API, faults given to
+// HandleFault as the abort hook would.
 
-const (
-	window    = 0x40000000
-	frameBase = 0x90000000
-	ps        = 4 << 10
-)
+const ps = 4 << 10
 
 type env struct {
 	k *vm.Kernel
@@ -27,36 +23,10 @@ type env struct {
 
 func newEnv(t testing.TB, frames int, dp mo.DefaultPager) *env {
 	t.Helper()
-	fm, err := pmap.NewFakeMem(0x80004000, 0x81000000, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fm.FlatMap(0x80000000, 0x80400000, 0xa0000000)
-	size := uint32(frames) * ps
-	pm, err := pmap.New(pmap.Config{Base: window, Size: 16 << 20,
-		Phys: []pmap.Range{{Start: frameBase, Size: size}}, Mem: fm, Alloc: fm, MMU: pmap.NewRecordingMMU(0)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if dp == nil {
 		dp = zerofill.Pager{}
 	}
-	k, err := vm.New(vm.Config{PageSize: ps, Pmap: pm, FrameBase: frameBase, FrameSize: size,
-		Mem: &vm.SliceMem{Base: frameBase, Mem: make([]byte, size)}, DefaultPager: dp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { k.Pageout(stop); close(done) }()
-	t.Cleanup(func() {
-		close(stop)
-		<-done
-		k.Quiesce()
-		if err := k.CheckInvariants(); err != nil {
-			t.Error(err)
-		}
-	})
-	return &env{k: k}
+	return &env{k: vmtest.NewKernel(t, vmtest.Config{PageSize: ps, Frames: frames, DefaultPager: dp, CheckAtEnd: true})}
 }
 
 // fault runs the handler for an access to va until it resolves (Retry) or
