@@ -355,14 +355,17 @@ var kernelScenarios = []kernelScenario{
 		if err := r.p.supply(c.Ctl, c.Offset, c.Size, false); err == nil {
 			r.fail(RuleAnswersRefused, "a second data_supply for resident page %#x was accepted", c.Offset)
 		}
-		if err := c.Ctl.DataSupply(mo.Offset(20*r.ps), pattern(int(r.ps), 0x99), mo.ProtNone, false, false); err == nil {
-			r.fail(RuleAnswersRefused, "data_supply for page %#x, which nobody asked for, was accepted", 20*r.ps)
+		// The object's last page: nobody asked for it (it exists for
+		// 4 KiB and 64 KiB pages alike).
+		last := mo.Offset(kernelObjectSize) - mo.Offset(r.ps)
+		if err := c.Ctl.DataSupply(last, pattern(int(r.ps), 0x99), mo.ProtNone, false, false); err == nil {
+			r.fail(RuleAnswersRefused, "data_supply for page %#x, which nobody asked for, was accepted", last)
 		}
 		res := r.wait(goRead(reg, 0, int(r.ps)), "read")
 		if !bytes.Equal(res.data, d) {
 			r.fail(RuleAnswersRefused, "a second answer changed the data of a resident page")
 		}
-		r.read(reg, mo.Offset(20*r.ps), int(r.ps), RuleAnswersRefused)
+		r.read(reg, last, int(r.ps), RuleAnswersRefused)
 	}},
 	{"AnsweredWithError", func(r *kernelRun) {
 		reg := r.mapObj(r.kernel(r.ps))
