@@ -107,10 +107,23 @@ func (r *RoundTrip) Do() error {
 
 // BenchmarkRoundTrip measures r.Do and, in the same run, a copy of one
 // page (the cost of the data_supply copy alone), and reports the ratio as
-// "x-copy" next to the copy's own "copy-ns/op".
+// BenchmarkCopyRatio does.
 func BenchmarkRoundTrip(b *testing.B, r *RoundTrip) {
 	b.Helper()
-	src, dst := make([]byte, r.PageSize), make([]byte, r.PageSize)
+	BenchmarkCopyRatio(b, int(r.PageSize), func(int) {
+		if err := r.Do(); !mo.Accepted(err) {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkCopyRatio runs op b.N times and reports its time as a ratio to
+// a raw copy of pageSize bytes measured in the same run ("x-copy"), next
+// to the copy's own "copy-ns/op". The machine may be shared: it takes the
+// better of two copy runs, one on each side of the measured loop.
+func BenchmarkCopyRatio(b *testing.B, pageSize int, op func(i int)) {
+	b.Helper()
+	src, dst := make([]byte, pageSize), make([]byte, pageSize)
 	copies := func() time.Duration {
 		start := time.Now()
 		for i := 0; i < b.N; i++ {
@@ -122,17 +135,10 @@ func BenchmarkRoundTrip(b *testing.B, r *RoundTrip) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := r.Do(); !mo.Accepted(err) {
-			b.Fatal(err)
-		}
+		op(i)
 	}
 	b.StopTimer()
-	// The machine may be shared: take the better of two copy runs, one on
-	// each side of the measured loop.
-	base = min(base, copies())
-	if base <= 0 {
-		base = 1
-	}
+	base = max(min(base, copies()), 1)
 	b.ReportMetric(float64(b.Elapsed())/float64(base), "x-copy")
 	b.ReportMetric(float64(base.Nanoseconds())/float64(b.N), "copy-ns/op")
 }

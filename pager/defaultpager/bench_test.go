@@ -2,34 +2,14 @@ package defaultpager
 
 import (
 	"testing"
-	"time"
 
 	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/mo/motest"
 )
 
-// benchRatio runs op b.N times and reports its time as a ratio to a raw
-// 4 KiB copy measured in the same run ("x-copy"), taking the better of
-// two copy runs, one on each side of the measured loop.
-func benchRatio(b *testing.B, op func(i int)) {
-	src, dst := make([]byte, ps), make([]byte, ps)
-	copies := func() time.Duration {
-		start := time.Now()
-		for i := 0; i < b.N; i++ {
-			copy(dst, src)
-		}
-		return time.Since(start)
-	}
-	base := copies()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		op(i)
-	}
-	b.StopTimer()
-	base = max(min(base, copies()), 1)
-	b.ReportMetric(float64(b.Elapsed())/float64(base), "x-copy")
-	b.ReportMetric(float64(base.Nanoseconds())/float64(b.N), "copy-ns/op")
-}
+// benchRatio reports op's time as a ratio to a 4 KiB copy in the same
+// run (motest.BenchmarkCopyRatio).
+func benchRatio(b *testing.B, op func(i int)) { motest.BenchmarkCopyRatio(b, ps, op) }
 
 const benchPages = 256
 
