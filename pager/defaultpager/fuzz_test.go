@@ -1,7 +1,6 @@
 package defaultpager
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/tamach/tamach/mo"
@@ -97,91 +96,10 @@ func FuzzDefaultObjectCalls(f *testing.F) {
 		const size = 64 << 10
 		p, _ := newPager(t, Config{}, "RAM", 8)
 		ctl := motest.NewFrameControl(ps, nil)
-		stranger := motest.NewFrameControl(ps, nil)
 		obj, err := p.Create(ctl, size, ps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		model := map[mo.Offset]byte{}
-		s := mo.Seqno(1)
-		terminated := false
-		for len(script) >= 3 {
-			op, a, b := script[0], script[1], script[2]
-			script = script[3:]
-			off := mo.Offset(a&0x7f) << 12
-			if a&0x80 != 0 {
-				off = mo.Offset(a) << 7
-			}
-			n := mo.Size(b%3) << 12
-			if b&0x80 != 0 {
-				n = mo.Size(b) << 5
-			}
-			good := !terminated && mo.CheckRange(off, n, ps, size) == nil
-			answers := ctl.Supplies + ctl.Unavailable + ctl.Errors
-			var err error
-			switch op % 6 {
-			case 0:
-				err = obj.DataRequest(s, ctl, off, n, mo.ProtRead)
-				if err == nil {
-					if got := ctl.Supplies + ctl.Unavailable - answers; got != int(n/ps) {
-						t.Fatalf("request %#x+%#x: %d answers", off, n, got)
-					}
-					if v, ok := model[off]; ok && n == ps && ctl.Frame[0] != v {
-						t.Fatalf("page %#x reads %#x, want %#x", off, ctl.Frame[0], v)
-					}
-				}
-			case 1, 2:
-				if n > 8*ps {
-					continue
-				}
-				data := make([]byte, n)
-				for i := range data {
-					data[i] = b
-				}
-				if op%6 == 1 {
-					err = obj.DataReturn(s, ctl, off, data, true, false)
-				} else {
-					err = obj.DataInitialize(s, ctl, off, data)
-				}
-				if err == nil {
-					for q := off; q < off+mo.Offset(n); q += ps {
-						model[q] = b
-					}
-				} else if mo.ReturnOf(err) == mo.KernResourceShortage {
-					good = false
-				}
-			case 3:
-				err = obj.DataRequest(s, stranger, off, n, mo.ProtRead)
-				if err == nil || stranger.Supplies+stranger.Unavailable+stranger.Errors != 0 {
-					t.Fatal("a stranger's control was served")
-				}
-				continue // a stranger's call takes no seqno of ctl
-			case 4:
-				if terminated {
-					continue
-				}
-				err = obj.Terminate(s, ctl)
-				terminated, good = true, true
-			case 5:
-				err = obj.Synchronize(s, ctl, off, n, mo.SyncSynchronous)
-			}
-			s++
-			var code mo.Return
-			switch {
-			case good && err != nil:
-				t.Fatalf("op %d at %#x+%#x refused: %v", op%6, off, n, err)
-			case !good && err == nil:
-				t.Fatalf("op %d at %#x+%#x (terminated %v) accepted", op%6, off, n, terminated)
-			case err != nil && !errors.As(err, &code):
-				t.Fatalf("refused without a Mach code: %v", err)
-			}
-			if !good && ctl.Supplies+ctl.Unavailable+ctl.Errors != answers {
-				t.Fatalf("a refused call was answered")
-			}
-			if terminated && err != nil && op%6 != 4 && code != mo.KernTerminated {
-				t.Fatalf("a call after terminate: got %v, want KERN_TERMINATED", err)
-			}
-			checkInv(t, p)
-		}
+		motest.RunDefaultObjectScript(t, obj, ctl, motest.NewFrameControl(ps, nil), ps, size, script, func() { checkInv(t, p) })
 	})
 }

@@ -1,7 +1,6 @@
 package rampager
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/tamach/tamach/mo"
@@ -114,89 +113,10 @@ func FuzzDefaultObjectCalls(f *testing.F) {
 		id, _ := d.BackingStoreCreate(0, 0)
 		d.AddSegment(id, 8)
 		ctl := motest.NewFrameControl(ps, nil)
-		stranger := motest.NewFrameControl(ps, nil)
 		obj, err := d.Create(ctl, size, ps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		model := map[mo.Offset]byte{}
-		s := mo.Seqno(1)
-		terminated := false
-		for len(script) >= 3 {
-			op, a, b := script[0], script[1], script[2]
-			script = script[3:]
-			off := mo.Offset(a&0x7f) << 12
-			if a&0x80 != 0 {
-				off = mo.Offset(a) << 7
-			}
-			n := mo.Size(b%3) << 12
-			if b&0x80 != 0 {
-				n = mo.Size(b) << 5
-			}
-			good := !terminated && mo.CheckRange(off, n, ps, size) == nil
-			answers := ctl.Supplies + ctl.Unavailable + ctl.Errors
-			var err error
-			switch op % 5 {
-			case 0:
-				err = obj.DataRequest(s, ctl, off, n, mo.ProtRead)
-				if err == nil {
-					if got := ctl.Supplies + ctl.Unavailable - answers; got != int(n/ps) {
-						t.Fatalf("request %#x+%#x: %d answers", off, n, got)
-					}
-					if v, ok := model[off]; ok && n == ps && ctl.Frame[0] != v {
-						t.Fatalf("page %#x reads %#x, want %#x", off, ctl.Frame[0], v)
-					}
-				}
-			case 1, 2:
-				if n > 8*ps {
-					continue
-				}
-				data := make([]byte, n)
-				for i := range data {
-					data[i] = b
-				}
-				if op%5 == 1 {
-					err = obj.DataReturn(s, ctl, off, data, true, false)
-				} else {
-					err = obj.DataInitialize(s, ctl, off, data)
-				}
-				if err == nil {
-					for p := off; p < off+mo.Offset(n); p += ps {
-						model[p] = b
-					}
-				} else if mo.ReturnOf(err) == mo.KernResourceShortage {
-					good = false
-				}
-			case 3:
-				err = obj.DataRequest(s, stranger, off, n, mo.ProtRead)
-				good = false
-				if stranger.Supplies+stranger.Unavailable+stranger.Errors != 0 {
-					t.Fatal("a stranger's control was answered")
-				}
-				continue // a stranger's call takes no seqno of ctl
-			case 4:
-				if terminated {
-					continue
-				}
-				err = obj.Terminate(s, ctl)
-				terminated, good = true, true
-			}
-			s++
-			var code mo.Return
-			switch {
-			case good && err != nil:
-				t.Fatalf("op %d at %#x+%#x refused: %v", op%5, off, n, err)
-			case !good && err == nil:
-				t.Fatalf("op %d at %#x+%#x (terminated %v) accepted", op%5, off, n, terminated)
-			case err != nil && !errors.As(err, &code):
-				t.Fatalf("refused without a Mach code: %v", err)
-			}
-			if !good && ctl.Supplies+ctl.Unavailable+ctl.Errors != answers {
-				t.Fatalf("a refused call was answered")
-			}
-			if terminated && err != nil && op%5 != 4 && code != mo.KernTerminated {
-				t.Fatalf("a call after terminate: got %v, want KERN_TERMINATED", err)
-			}
-		}
+		motest.RunDefaultObjectScript(t, obj, ctl, motest.NewFrameControl(ps, nil), ps, size, script, nil)
 	})
 }
