@@ -48,7 +48,7 @@ func (s *fakeServer) Close() {
 	s.wg.Wait()
 }
 
-func (s *fakeServer) addr() string { return s.l.Addr().String() }
+func (s *fakeServer) Addr() string { return s.l.Addr().String() }
 
 func (s *fakeServer) set(f func(s *fakeServer)) {
 	s.mu.Lock()

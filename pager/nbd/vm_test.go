@@ -66,7 +66,7 @@ func TestVMAnonymousMemoryOverNBDSurvivesServerRestarts(t *testing.T) {
 	const size = 4 * frames * ps
 	srv := startQemuNBD(t, size+64*ps)
 	dialFailed := make(chan struct{}, 1)
-	c := newClient(t, Config{Dial: dialer(srv.addr()), Export: srv.export, Event: func(e Event) {
+	c := newClient(t, Config{Dial: dialer(srv.Addr()), Export: srv.Export, Event: func(e Event) {
 		if e == EventDialFailed {
 			select {
 			case dialFailed <- struct{}{}:
@@ -159,7 +159,7 @@ func TestVMAnonymousMemoryOverNBDSurvivesServerRestarts(t *testing.T) {
 func TestVMKeepsDirtyPagesWhenPageOutFails(t *testing.T) {
 	const pages = 8
 	srv := newFakeServer(t, 64*ps)
-	c := newClient(t, Config{Dial: dialer(srv.addr())})
+	c := newClient(t, Config{Dial: dialer(srv.Addr())})
 	p := newDefaultPager(t, c)
 	k := newKernel(t, 32, p)
 	r, err := k.Allocate(pages*ps, vm.MapOptions{})

@@ -1,0 +1,153 @@
+// Package nbdtest starts real NBD servers (qemu-nbd) on loopback for tests:
+// the NBD client's own tests, and the host tests that boot guests paging
+// over the network.
+package nbdtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Required is set by `make test` (TAMACH_NBD=required): a missing
+// qemu-nbd then fails the test instead of skipping it.
+var Required = os.Getenv("TAMACH_NBD") == "required"
+
+// QemuNBD is a qemu-nbd process serving one raw image file on a loopback
+// port of its own, which it keeps across restarts.
+type QemuNBD struct {
+	t      testing.TB
+	Image  string // the served file
+	Export string // the export's name
+	Port   int
+	pid    int
+}
+
+// NeedTool finds a host command, skipping the test when it is missing, or
+// failing it when Required.
+func NeedTool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		msg := fmt.Sprintf("%s not found: install Debian's %s (scripts/deps.sh %s, run by make test)", name, pkg, name)
+		if Required {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// FreePort picks a loopback port nobody listens on now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// StartQemuNBD makes a sparse image of size bytes and serves it as export
+// "tamach". The server is stopped when the test ends.
+func StartQemuNBD(t testing.TB, size int64) *QemuNBD {
+	t.Helper()
+	NeedTool(t, "qemu-nbd", "qemu-utils")
+	dir := t.TempDir()
+	s := &QemuNBD{t: t, Image: filepath.Join(dir, "store.img"), Export: "tamach"}
+	f, err := os.Create(s.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var last error
+	for try := 0; try < 5; try++ { // another process may take the port first
+		s.Port = FreePort(t)
+		if last = s.start(); last == nil {
+			t.Cleanup(s.Kill)
+			return s
+		}
+	}
+	t.Fatalf("qemu-nbd would not start: %v", last)
+	return nil
+}
+
+// start runs qemu-nbd with --fork: the command returns once the server
+// listens, and leaves the server's pid in a file.
+func (s *QemuNBD) start() error {
+	pidFile := s.Image + ".pid"
+	os.Remove(pidFile)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "qemu-nbd", "--fork", "--pid-file", pidFile, "--persistent", "--shared", "8",
+		"--format", "raw", "--cache", "writeback", "--export-name", s.Export,
+		"--bind", "127.0.0.1", "--port", strconv.Itoa(s.Port), s.Image)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("qemu-nbd: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return err
+	}
+	s.pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+	return err
+}
+
+// Start restarts a killed server on the same port.
+func (s *QemuNBD) Start() {
+	s.t.Helper()
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = s.start(); err == nil {
+			return
+		}
+	}
+	s.t.Errorf("restarting qemu-nbd on port %d: %v", s.Port, err)
+}
+
+// Kill stops the server with SIGKILL (no orderly shutdown) and waits
+// until the process is gone or a zombie, so its port is closed.
+func (s *QemuNBD) Kill() {
+	if s.pid <= 0 {
+		return
+	}
+	pid := s.pid
+	s.pid = 0
+	syscall.Kill(pid, syscall.SIGKILL)
+	for i := 0; i < 2000; i++ {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		// The state follows the command name in parentheses.
+		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 0 && (f[0] == "Z" || f[0] == "X") {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.t.Errorf("qemu-nbd %d still running after SIGKILL", pid)
+}
+
+// Addr is the server's host:port.
+func (s *QemuNBD) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+
+// Dialer dials addr on loopback.
+func Dialer(addr string) func(ctx context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+}
