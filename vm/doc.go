@@ -25,7 +25,8 @@
 //
 //   - A frame is either free (on the free list, no other bit) or tabled:
 //     found by the hash under its (object, page index), within its object.
-//   - absent implies busy; laundry implies busy. A busy page is never
+//   - absent implies busy; laundry implies busy; kept (page-out refused)
+//     implies dirty or precious, unless busy. A busy page is never
 //     writable through a mapping; an absent or error page is not mapped.
 //   - A mapping allows no access its page's lock prohibits.
 //   - An object's resident count is the number of its frames; its mapRefs
@@ -107,4 +108,15 @@
 // itself only drops clean pages. The last ReserveFrames frames are handed
 // out only while a page-out is in progress, so that a pager that needs
 // memory to page out can get it.
+//
+// A page-out the pager refuses leaves the page resident and dirty (a
+// precious page stays too): data the pager has no copy of is never
+// dropped, except by terminate, the object's last call. After
+// MaxPageOutRefusals refusals in a row the page is kept (pgKept): the
+// clock passes over it, so eviction goes on with other pages and the
+// pageout goroutine does not retry it without end. Sync (and the pager's
+// lock_request) still offer it; the first page-out the pager takes ends
+// the state. When a frame is needed and only kept or wired pages are
+// left, the copying calls return ErrPageOutRefused and faults are
+// Unhandled with ReasonPageOutRefused.
 package vm

@@ -39,7 +39,9 @@ func (k *Kernel) reclaimLocked(want int, cleanOnly bool) (freed int, victim int)
 			continue
 		}
 		if f.flags&pgError == 0 && f.flags&(pgDirty|pgPrecious) != 0 {
-			if cleanOnly {
+			if cleanOnly || f.flags&pgKept != 0 {
+				// A kept page (its pager refuses its page-out) stays,
+				// mapped as it is, until Sync or lock_request returns it.
 				continue
 			}
 			// Unmapping now settles dirty: no write can come in between.
@@ -121,7 +123,7 @@ func (k *Kernel) reclaim(want int) int {
 		if v < 0 {
 			break
 		}
-		if k.pageOutLocked(v, true, false) {
+		if freed, _ := k.pageOutLocked(v, true, false); freed {
 			total++
 		}
 	}
@@ -134,16 +136,19 @@ func (k *Kernel) reclaim(want int) int {
 // on it waits. With keep the kernel keeps the page, clean (kernel_copy);
 // otherwise the frame is freed when the call returns. A default pager's
 // page that came from data_unavailable goes with data_initialize. It
-// reports whether the frame was freed.
+// reports whether the frame was freed, and the pager's error if it
+// refused a dirty or precious page: that page is kept, dirty (see
+// refusedPageOutLocked).
 // Preconditions: k.mu is held; it is released during the call.
-func (k *Kernel) pageOutLocked(i int, flush, keep bool) bool {
+func (k *Kernel) pageOutLocked(i int, flush, keep bool) (bool, error) {
 	p := k.pool
 	f := &p.frames[i]
 	o := k.objectByID(f.obj)
 	if !o.live() && o.state != objTerminating {
-		return false
+		return false, nil
 	}
 	dirty := f.flags&pgDirty != 0
+	precious := f.flags&pgPrecious != 0
 	initial := o.def != nil && f.flags&pgUnavailable != 0
 	f.flags = f.flags&^(pgDirty|pgReferenced) | pgBusy | pgLaundry
 	k.laundering++
@@ -172,22 +177,53 @@ func (k *Kernel) pageOutLocked(i int, flush, keep bool) bool {
 	f = &p.frames[i]
 	f.flags &^= pgBusy | pgLaundry | pgWanted
 	k.stats.PageOuts++
-	if err != nil && dirty {
-		// The pager refused the data: keep it, still dirty, rather than
-		// lose it (data_return's data is only ever dropped when clean).
-		f.flags |= pgDirty
+	if err != nil && (dirty || precious) && o.failed.Load() == nil {
+		// The pager refused the data: keep it rather than lose it
+		// (data_return's data is only ever dropped when the pager has a
+		// copy: clean and not precious).
+		if dirty {
+			f.flags |= pgDirty
+		}
+		k.refusedPageOutLocked(f)
 		k.wakeLocked()
-		return false
+		return false, err
 	}
-	f.flags &^= pgUnavailable
+	f.flags &^= pgUnavailable | pgKept
+	f.refusals = 0
 	k.wakeLocked()
 	if !flush {
-		return false
+		return false, nil
 	}
 	p.release(i)
 	o.resident--
 	k.stats.Evictions++
-	return true
+	return true, nil
+}
+
+// MaxPageOutRefusals is how many page-outs of one page its pager may
+// refuse in a row before the kernel stops offering that page for
+// page-out. The page is then kept: resident, dirty (never dropped), still
+// mapped and usable, counted in Stats.KeptPages, and passed over by the
+// clock, which evicts other pages instead. Sync and the pager's
+// lock_request still return it; the first data_return the pager takes
+// ends the state. When only kept (and wired) pages are left and a frame is
+// needed, the copying calls return ErrPageOutRefused and a fault is
+// Unhandled with ReasonPageOutRefused, instead of page-outs retried
+// without end.
+const MaxPageOutRefusals = 8
+
+// refusedPageOutLocked counts a refused page-out of the page in f: in
+// Stats.PageOutsRefused and in the page's own count, which keeps it
+// (pgKept) at MaxPageOutRefusals.
+// Preconditions: k.mu is held.
+func (k *Kernel) refusedPageOutLocked(f *frame) {
+	k.stats.PageOutsRefused++
+	if f.refusals < MaxPageOutRefusals {
+		f.refusals++
+	}
+	if f.refusals == MaxPageOutRefusals {
+		f.flags |= pgKept
+	}
 }
 
 // Pageout runs the pageout goroutine until stop is closed: whenever woken
@@ -237,13 +273,21 @@ func (k *Kernel) Pageout(stop <-chan struct{}) {
 // blocks on a busy page (MEMORY_OBJECT_LOCK_RESULT_MUST_BLOCK) this
 // kernel does not: a busy page is either absent (no data to return or
 // flush; its lock is set now) or being returned already (the pager gets
-// it by that return). Preconditions: k.mu is not held.
-func (k *Kernel) returnRange(o *object, off mo.Offset, n mo.Size, policy mo.ReturnPolicy, flush bool, lock mo.Prot) {
+// it by that return). It returns the first refusal of a page-out (the
+// page is kept, dirty), as a *PageOutError.
+// Preconditions: k.mu is not held.
+func (k *Kernel) returnRange(o *object, off mo.Offset, n mo.Size, policy mo.ReturnPolicy, flush bool, lock mo.Prot) error {
 	p := k.pool
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if o.resident == 0 {
-		return
+		return nil
+	}
+	var refused error
+	refuse := func(idx uint32, err error) {
+		if err != nil && refused == nil {
+			refused = &PageOutError{Offset: mo.Offset(idx) << k.shift, Err: err}
+		}
 	}
 	for idx := uint32(off >> k.shift); uint64(idx)<<k.shift < uint64(off)+uint64(n); idx++ {
 		i := p.lookup(o.id, idx)
@@ -279,7 +323,8 @@ func (k *Kernel) returnRange(o *object, off mo.Offset, n mo.Size, policy mo.Retu
 			// A wired page cannot be flushed; return it and keep it.
 			flush2 := false
 			k.writeProtectLocked(o, idx)
-			k.pageOutLocked(i, flush2, true)
+			_, err := k.pageOutLocked(i, flush2, true)
+			refuse(idx, err)
 			continue
 		}
 		if ret {
@@ -290,13 +335,15 @@ func (k *Kernel) returnRange(o *object, off mo.Offset, n mo.Size, policy mo.Retu
 			} else {
 				k.writeProtectLocked(o, idx)
 			}
-			k.pageOutLocked(i, flush, !flush)
+			_, err := k.pageOutLocked(i, flush, !flush)
+			refuse(idx, err)
 			continue
 		}
 		if flush && f.wire == 0 {
 			k.flushFrameLocked(o, i)
 		}
 	}
+	return refused
 }
 
 // writeProtectLocked maps every mapping of the page read-only, clearing

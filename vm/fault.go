@@ -244,7 +244,10 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 	case stWait:
 		return pmap.Yield, ReasonCannotWait, wake
 	case stNoMemory:
-		if onG0 || !k.anyUnwiredLocked() {
+		if waitable, kept := k.freeableLocked(); onG0 || !waitable {
+			if kept {
+				return pmap.Unhandled, ReasonPageOutRefused, true
+			}
 			return pmap.Unhandled, ReasonNoMemory, true
 		}
 		return pmap.Yield, ReasonNoMemory, true
@@ -259,15 +262,21 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 	return pmap.Retry, ReasonNone, wake
 }
 
-// anyUnwiredLocked reports whether some frame could become free by waiting
-// (a page-out, or a page in transit): a page that is not wired. Only the
-// out-of-frames path scans.
+// freeableLocked reports whether some frame could become free by waiting
+// (a page-out, or a page in transit): a page that is neither wired nor
+// kept (pgKept: its pager refuses its page-out); and whether a kept page
+// is in the way. Only the out-of-frames path scans.
 // Preconditions: k.mu is held.
-func (k *Kernel) anyUnwiredLocked() bool {
+func (k *Kernel) freeableLocked() (waitable, kept bool) {
 	for i := range k.pool.frames {
-		if f := &k.pool.frames[i]; f.wire == 0 && f.flags&pgFree == 0 {
-			return true
+		f := &k.pool.frames[i]
+		if f.wire != 0 || f.flags&pgFree != 0 {
+			continue
 		}
+		if f.flags&pgKept == 0 {
+			return true, kept
+		}
+		kept = true
 	}
-	return false
+	return false, kept
 }

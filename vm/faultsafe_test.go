@@ -2,6 +2,7 @@ package vm
 
 import (
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -10,8 +11,22 @@ import (
 	"github.com/tamach/tamach/pmap"
 )
 
-// inHandler is set while a test runs the fault handler.
-var inHandler atomic.Bool
+// inHandler reports whether the caller runs inside the fault handler:
+// HandleFault is on its stack. (A flag set around the handler would also
+// see a call worker's call made meanwhile.)
+func inHandler() bool {
+	pc := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pc[:runtime.Callers(2, pc)])
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.Function, ".HandleFault") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
 
 // watchedObject records whether DataRequest ran inside the fault handler.
 // Embedding the interface hides the pager's FaultSafe method unless
@@ -22,7 +37,7 @@ type watchedObject struct {
 }
 
 func (w *watchedObject) DataRequest(seqno mo.Seqno, ctl mo.Control, off mo.Offset, n mo.Size, desired mo.Prot) error {
-	if inHandler.Load() {
+	if inHandler() {
 		w.calledInside.Add(1)
 	} else {
 		w.calledOutside.Add(1)
@@ -40,10 +55,7 @@ func fault(t *testing.T, e *testEnv, va uint32) (tries int) {
 	t.Helper()
 	for tries = 1; tries < 100000; tries++ {
 		f := pmap.Fault{Addr: va, Access: pmap.Read, Kind: pmap.KindTranslation, Level: 2, Status: pmap.FSTranslationPage}
-		inHandler.Store(true)
-		r := e.k.HandleFault(&f, false)
-		inHandler.Store(false)
-		switch r {
+		switch e.k.HandleFault(&f, false) {
 		case pmap.Retry:
 			return tries
 		case pmap.Unhandled:

@@ -46,6 +46,7 @@ const (
 	pgReferenced                     // used since the clock hand last passed
 	pgLaundry                        // data_return in progress (with busy)
 	pgUnavailable                    // filled by data_unavailable: the pager never had the data (data_initialize on page-out)
+	pgKept                           // its pager refused MaxPageOutRefusals page-outs in a row: kept, dirty, not offered for page-out by the clock
 )
 
 // frame is the metadata of one page frame: 16 bytes (checked by a test).
@@ -57,7 +58,10 @@ type frame struct {
 	flags uint16 // pg* bits
 	lock  uint8  // page_lock (prohibited access) in bits 0-2, unlock_request in bits 3-5
 	wire  uint8  // wire count
-	_     [2]byte
+	// refusals counts the page-outs of this page its pager refused in a
+	// row (dirty or precious data kept); MaxPageOutRefusals sets pgKept.
+	refusals uint8
+	_        byte
 }
 
 func (f *frame) pageLock() mo.Prot      { return mo.Prot(f.lock & 7) }

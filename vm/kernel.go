@@ -22,7 +22,33 @@ var (
 	ErrNoMemory   = errors.New("vm: out of page frames: every frame is wired or in transit")
 	ErrTerminated = errors.New("vm: the memory object was destroyed or terminated")
 	ErrUnmapped   = errors.New("vm: region already unmapped")
+	// ErrPageOutRefused: no frame is free, and the only pages that could
+	// be freed are kept because their pagers refused their page-out
+	// MaxPageOutRefusals times in a row (errors.Is ErrNoMemory too).
+	ErrPageOutRefused error = pageOutRefused{}
 )
+
+type pageOutRefused struct{}
+
+func (pageOutRefused) Error() string {
+	return "vm: out of page frames: the pages left are wired, or kept because their pagers refuse to take them back"
+}
+
+func (pageOutRefused) Is(target error) bool { return target == ErrNoMemory }
+
+// PageOutError is Sync's error when the pager refused the data_return (or
+// data_initialize) of a dirty or precious page: the page is kept, dirty,
+// and the pager was not asked to synchronize. It wraps the pager's error.
+type PageOutError struct {
+	Offset mo.Offset // of the page in the object
+	Err    error     // as the pager returned it
+}
+
+func (e *PageOutError) Error() string {
+	return fmt.Sprintf("vm: the pager refused the page-out of object offset %#x (kept, dirty): %v", uint64(e.Offset), e.Err)
+}
+
+func (e *PageOutError) Unwrap() error { return e.Err }
 
 // DataError is the error of a copying call (ReadAt, WriteAt, Wire) that
 // touched a page its pager answered with data_error. It wraps
@@ -91,8 +117,14 @@ type Stats struct {
 	Flushed        uint64 // pages freed by lock_request, destroy or terminate
 	Refused        uint64 // pager answers refused (unrequested, twice, late, malformed)
 	PagerPanics    uint64 // pager calls that panicked (recover.go)
-	FreeFrames     int
-	Frames         int
+	// PageOutsRefused counts page-outs of dirty or precious pages the
+	// pager refused (the page kept); KeptPages is how many pages are now
+	// kept after MaxPageOutRefusals refusals in a row and no longer
+	// offered for page-out.
+	PageOutsRefused uint64
+	KeptPages       int
+	FreeFrames      int
+	Frames          int
 }
 
 // Reason says why the fault handler answered Unhandled.
@@ -112,11 +144,17 @@ const (
 	// waited for one a long while (defaultCallWaitLimit tries): nested faults
 	// deeper than the pool of workers.
 	ReasonNoCallWorker
+	// ReasonPageOutRefused: no frame is free and the pages that could be
+	// freed are kept, their pagers having refused their page-out
+	// MaxPageOutRefusals times in a row.
+	ReasonPageOutRefused
+	numReasons
 )
 
 func (r Reason) String() string {
 	return [...]string{"none", "no mapping", "protection", "data_error", "object terminated",
-		"fault on g0 cannot wait", "out of frames", "pmap failure", "no call worker free"}[min(int(r), int(ReasonNoCallWorker))]
+		"fault on g0 cannot wait", "out of frames", "pmap failure", "no call worker free",
+		"out of frames: the pager refuses page-out of the pages left"}[min(int(r), int(numReasons-1))]
 }
 
 // FaultReport is the last fault the handler could not resolve.
@@ -253,6 +291,11 @@ func (k *Kernel) Stats() Stats {
 	s := k.stats
 	s.FreeFrames = k.pool.nfree
 	s.Frames = len(k.pool.frames)
+	for i := range k.pool.frames {
+		if k.pool.frames[i].flags&pgKept != 0 {
+			s.KeptPages++
+		}
+	}
 	k.mu.Unlock()
 	s.LockBusy = k.lockBusy.Load()
 	return s
@@ -312,6 +355,9 @@ func (k *Kernel) checkInvariantsLocked() error {
 		}
 		if f.flags&pgLaundry != 0 && f.flags&pgBusy == 0 {
 			return fmt.Errorf("frame %d in laundry but not busy", i)
+		}
+		if f.flags&pgKept != 0 && f.flags&(pgDirty|pgPrecious) == 0 && f.flags&pgBusy == 0 {
+			return fmt.Errorf("frame %d kept (page-out refused) but neither dirty nor precious", i)
 		}
 		o := k.objectByID(f.obj)
 		if o == nil {

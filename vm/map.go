@@ -431,7 +431,11 @@ func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot) (int, error) {
 				k.mu.Lock()
 				inTransit := k.laundering > 0
 				if !inTransit {
+					_, kept := k.freeableLocked()
 					k.mu.Unlock()
+					if kept {
+						return -1, ErrPageOutRefused
+					}
 					return -1, ErrNoMemory
 				}
 				k.waitLocked()
@@ -577,7 +581,11 @@ func (r *Region) Unwire(off, n uint32) error {
 
 // Sync returns the dirty pages of [off, off+n) of the region to the pager
 // (keeping them, clean) and then asks it to make them stable with
-// synchronize, waiting for synchronize_completed (msync).
+// synchronize, waiting for synchronize_completed (msync). If the pager
+// refuses a page's data_return, that page stays dirty, synchronize is not
+// sent, and Sync returns a *PageOutError wrapping the pager's error; a
+// page kept after MaxPageOutRefusals refusals is offered again here, and
+// is no longer kept once the pager takes it.
 func (r *Region) Sync(off, n uint32) error {
 	if err := r.checkRange(off, n); err != nil {
 		return err
@@ -591,11 +599,15 @@ func (r *Region) Sync(off, n uint32) error {
 	o := r.o
 	objOff := r.off + mo.Offset(off)
 	k.mu.Unlock()
-	k.returnRange(o, objOff, mo.Size(n), mo.ReturnDirty, false, noLockChange)
+	refused := k.returnRange(o, objOff, mo.Size(n), mo.ReturnDirty, false, noLockChange)
 	k.mu.Lock()
 	if !o.live() || o.destroy {
 		k.mu.Unlock()
 		return ErrTerminated
+	}
+	if refused != nil {
+		k.mu.Unlock()
+		return refused
 	}
 	o.syncs = append(o.syncs, syncReq{off: objOff, len: mo.Size(n)})
 	s := o.beginCallLocked()

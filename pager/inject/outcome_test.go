@@ -103,7 +103,9 @@ func TestErrorOnInit(t *testing.T) {
 }
 
 // TestErrorOnDataReturn: a refused data_return keeps the page, dirty: its
-// data is not lost and goes back at the next page-out.
+// data is not lost, Sync says the pager refused it (*vm.PageOutError with
+// the pager's code) without asking for synchronize, and the page goes
+// back at the next page-out.
 func TestErrorOnDataReturn(t *testing.T) {
 	e := newEnv(t, 32, nil)
 	s := inject.NewSchedule(1).Then(mo.OpDataReturn, inject.Error, inject.Error)
@@ -112,12 +114,13 @@ func TestErrorOnDataReturn(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Sync returns the dirty page: refused, kept dirty.
-	if err := r.Sync(0, ps); err != nil {
-		t.Fatalf("Sync: %v", err)
+	var poe *vm.PageOutError
+	if err := r.Sync(0, ps); !errors.As(err, &poe) || poe.Offset != 0 || !errors.Is(err, mo.KernFailure) {
+		t.Fatalf("Sync: %v, want a *vm.PageOutError at 0 with KERN_FAILURE", err)
 	}
 	wantPage(t, r, 0, 0xaa)
-	if err := r.Sync(0, ps); err != nil { // refused again
-		t.Fatal(err)
+	if err := r.Sync(0, ps); !errors.Is(err, mo.KernFailure) { // refused again
+		t.Fatalf("Sync again: %v", err)
 	}
 	if err := r.Sync(0, ps); err != nil { // taken
 		t.Fatal(err)
@@ -126,9 +129,116 @@ func TestErrorOnDataReturn(t *testing.T) {
 		t.Fatalf("data_return: %d refused, %d taken; want 2, 1",
 			s.CountOp(mo.OpDataReturn, inject.Error), s.CountOp(mo.OpDataReturn, inject.Pass))
 	}
+	if st := e.k.Stats(); st.PageOutsRefused != 2 || st.KeptPages != 0 {
+		t.Fatalf("stats: %d page-outs refused, %d pages kept; want 2, 0", st.PageOutsRefused, st.KeptPages)
+	}
+	if n := s.CountOp(mo.OpSynchronize, inject.Pass); n != 1 {
+		t.Fatalf("%d synchronize calls, want 1 (none after a refused page-out)", n)
+	}
 	b := make([]byte, ps)
 	if _, err := w.Inner().(*rampager.Object).ReadAt(b, 0); err != nil || !bytes.Equal(b, page(0xaa)) {
 		t.Fatalf("the pager holds %#x (%v), want 0xaa", b[0], err)
+	}
+}
+
+// TestPagerRefusingEveryDataReturn: a pager that refuses every page-out,
+// always. Each dirty page is offered MaxPageOutRefusals times, then kept:
+// resident, dirty, readable, counted in Stats.KeptPages, and passed over
+// by eviction, which frees the other objects' pages instead. Once only
+// kept pages are left, a copying call that needs a frame returns
+// vm.ErrPageOutRefused and a fault is Unhandled with
+// vm.ReasonPageOutRefused, naming its address, rather than page-outs
+// retried without end. When the pager takes the pages again, Sync
+// returns them and the kernel goes on; no byte is lost.
+func TestPagerRefusingEveryDataReturn(t *testing.T) {
+	const frames, pages = 16, 32
+	e := newEnv(t, frames, nil)
+	s := inject.NewSchedule(1).Rate(inject.Error, 1000000).Only(mo.OpDataReturn)
+	inner, err := rampager.New(rampager.Config{Size: pages * ps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := inject.Wrap(inner, s)
+	r, err := e.k.Map(w, pages*ps, 0, pages*ps, vm.MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.k.Map(ramObject(t), objSize, 0, objSize, vm.MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Dirty a few pages, then read another object twice over, through
+	// fewer frames than it has pages: eviction must go on around the
+	// pages whose page-out is refused.
+	for i := 0; i < 4; i++ {
+		if _, err := r.WriteAt(page(byte(0x80+i)), int64(i*ps)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for pass := 0; pass < 2; pass++ {
+		for i := 0; i < objSize/ps; i++ {
+			wantPage(t, other, i, byte(i+1))
+		}
+	}
+	// Dirty pages until no frame can be had.
+	var full int
+	for full = 4; full < pages; full++ {
+		_, err := r.WriteAt(page(byte(0x80+full)), int64(full*ps))
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, vm.ErrPageOutRefused) || !errors.Is(err, vm.ErrNoMemory) {
+			t.Fatalf("WriteAt page %d: %v, want vm.ErrPageOutRefused", full, err)
+		}
+		break
+	}
+	if full == pages {
+		t.Fatalf("%d pages written through %d frames with every page-out refused", pages, frames)
+	}
+	st := e.k.Stats()
+	// Every frame but the reserve (kept for page-outs) holds a kept page.
+	if st.KeptPages != full || full+st.FreeFrames != frames || st.FreeFrames > 1 {
+		t.Fatalf("stats %+v: want %d pages kept and only the reserve free", st, full)
+	}
+	if st.PageOutsRefused != uint64(vm.MaxPageOutRefusals*full) || s.CountOp(mo.OpDataReturn, inject.Error) != st.PageOutsRefused {
+		t.Fatalf("%d page-outs refused (the pager counted %d), want %d: %d for each kept page",
+			st.PageOutsRefused, s.CountOp(mo.OpDataReturn, inject.Error), vm.MaxPageOutRefusals*full, vm.MaxPageOutRefusals)
+	}
+	for i := 0; i < full; i++ {
+		wantPage(t, r, i, byte(0x80+i))
+	}
+	va := r.Addr() + uint32(full)*ps
+	if res, tries := e.fault(va, pmap.Read, 100000); res != pmap.Unhandled {
+		t.Fatalf("fault with only kept pages left: %v after %d tries, want Unhandled", res, tries)
+	}
+	if rep := e.k.LastUnhandled(); rep.Reason != vm.ReasonPageOutRefused || rep.Addr != va {
+		t.Fatalf("report %+v, want %v at %#x", rep, vm.ReasonPageOutRefused, va)
+	}
+	if _, err := readPage(t, other, 0); !errors.Is(err, vm.ErrPageOutRefused) {
+		t.Fatalf("ReadAt of another object with only kept pages left: %v, want vm.ErrPageOutRefused", err)
+	}
+	// A refused Sync keeps them; one the pager takes ends the state.
+	var poe *vm.PageOutError
+	if err := r.Sync(0, ps); !errors.As(err, &poe) {
+		t.Fatalf("Sync while refused: %v, want a *vm.PageOutError", err)
+	}
+	s.Rate(inject.Error, 0)
+	if err := r.Sync(0, pages*ps); err != nil {
+		t.Fatalf("Sync once the pager takes page-outs: %v", err)
+	}
+	if st := e.k.Stats(); st.KeptPages != 0 {
+		t.Fatalf("%d pages still kept after a Sync the pager took", st.KeptPages)
+	}
+	for i := full; i < pages; i++ {
+		if _, err := r.WriteAt(page(byte(0x80+i)), int64(i*ps)); err != nil {
+			t.Fatalf("WriteAt page %d after the Sync: %v", i, err)
+		}
+	}
+	for i := 0; i < pages; i++ {
+		wantPage(t, r, i, byte(0x80+i))
+	}
+	for i := 0; i < objSize/ps; i++ {
+		wantPage(t, other, i, byte(i+1))
 	}
 }
 
