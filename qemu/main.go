@@ -14,7 +14,11 @@
 //
 // Usage:
 //
-//	qemu-run [-icount] [-timeout D] [-m MiB] [-qemu BIN] [-extra 'ARGS'] IMAGE [GUEST ARGS...]
+//	qemu-run [-icount] [-timeout D] [-m MiB] [-qemu BIN] [-sd SIZE] [-extra 'ARGS'] IMAGE [GUEST ARGS...]
+//
+// The guest gets an SD card in USDHC1: a fresh sparse image of -sd bytes
+// (4G unless told; TAMACH_QEMU_SD sets the default; 0 for no card),
+// removed when QEMU exits, unless -extra attaches an SD drive of its own.
 //
 // Exit status: the guest's own status; 124 on a timeout; 125 when the
 // image could not be booted (no QEMU, no image, an argument that cannot be
@@ -28,6 +32,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -43,6 +48,7 @@ func run(argv []string) int {
 	fs.DurationVar(&c.Timeout, "timeout", 0, "kill QEMU after this long (default: the guest's -test.timeout + 5s, else 10m)")
 	fs.IntVar(&c.MemoryMiB, "m", 512, "guest RAM in MiB")
 	fs.StringVar(&c.QEMU, "qemu", c.QEMU, "QEMU binary")
+	sd := fs.String("sd", envOr("TAMACH_QEMU_SD", "4G"), "size of the guest's SD card, a fresh sparse image in USDHC1 (a power of two, at least 4G; 0: none); also TAMACH_QEMU_SD")
 	extra := fs.String("extra", os.Getenv("TAMACH_QEMU_EXTRA"), "more QEMU arguments, split on spaces; also TAMACH_QEMU_EXTRA")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: qemu-run [flags] IMAGE [GUEST ARGS...]")
@@ -58,6 +64,12 @@ func run(argv []string) int {
 	c.Image = fs.Arg(0)
 	c.Args = fs.Args()[1:]
 	c.Extra = strings.Fields(*extra)
+	size, err := parseSize(*sd)
+	if err != nil || (size != 0 && !SDSizeOK(size)) {
+		fmt.Fprintf(os.Stderr, "qemu-run: -sd %q: want 0 or a power of two of at least 4G (such as 4G, 8G)\n", *sd)
+		return 125
+	}
+	c.SDSize = size
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -74,4 +86,37 @@ func run(argv []string) int {
 		return 125
 	}
 	return code
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// parseSize parses a byte count with an optional K, M, G or T suffix
+// (powers of 1024).
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'K', 'k':
+			mult = 1 << 10
+		case 'M', 'm':
+			mult = 1 << 20
+		case 'G', 'g':
+			mult = 1 << 30
+		case 'T', 't':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			s = s[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return v * mult, nil
 }

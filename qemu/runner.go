@@ -32,6 +32,36 @@ type Config struct {
 	ICount bool
 	// Extra are more QEMU arguments (drives, network), appended last.
 	Extra []string
+	// SDSize, if non-zero, gives the guest an SD card in USDHC1 (QEMU's
+	// -drive if=sd,index=0): a fresh sparse image of that many bytes,
+	// made in the temporary directory for this run and removed after
+	// it, unless Extra already attaches an SD drive. See SDSizeOK.
+	SDSize int64
+	// SDImage, if set, is the SD card's image file (set by Run from
+	// SDSize).
+	SDImage string
+}
+
+// DefaultSDSize is the runner's SD card: 4 GiB, the smallest size at
+// which QEMU's SD card model behaves (a high-capacity card; see
+// DESIGN.md, Devices under QEMU). The image is sparse: it costs the
+// blocks the guest writes.
+const DefaultSDSize = 4 << 30
+
+// SDSizeOK says whether size is a usable SD image size: a power of two
+// of at least 4 GiB (QEMU's model mishandles cards of 2 GB or less).
+func SDSizeOK(size int64) bool {
+	return size >= 4<<30 && size&(size-1) == 0
+}
+
+// hasSDDrive reports whether extra QEMU arguments attach an SD drive.
+func hasSDDrive(extra []string) bool {
+	for _, a := range extra {
+		if strings.Contains(a, "if=sd") {
+			return true
+		}
+	}
+	return false
 }
 
 const (
@@ -135,6 +165,12 @@ func (c *Config) QEMUArgs() ([]string, error) {
 	if c.ICount {
 		args = append(args, "-icount", "shift=0,sleep=off")
 	}
+	if c.SDImage != "" {
+		if strings.Contains(c.SDImage, ",") {
+			return nil, fmt.Errorf("SD image path %q holds a comma", c.SDImage)
+		}
+		args = append(args, "-drive", "if=sd,index=0,format=raw,file="+c.SDImage)
+	}
 	return append(args, c.Extra...), nil
 }
 
@@ -157,6 +193,16 @@ func Run(ctx context.Context, c *Config, stdin io.Reader, stdout, stderr io.Writ
 	timeout, err := c.EffectiveTimeout()
 	if err != nil {
 		return 0, err
+	}
+	if c.SDSize != 0 && c.SDImage == "" && !hasSDDrive(c.Extra) {
+		img, err := sparseImage(c.SDSize)
+		if err != nil {
+			return 0, err
+		}
+		defer os.Remove(img)
+		cc := *c
+		cc.SDImage = img
+		c = &cc
 	}
 	args, err := c.QEMUArgs()
 	if err != nil {
@@ -214,6 +260,27 @@ func Run(ctx context.Context, c *Config, stdin io.Reader, stdout, stderr io.Writ
 		return 0, werr
 	}
 	return 0, nil
+}
+
+// sparseImage makes an empty sparse file of size bytes in the temporary
+// directory and returns its path.
+func sparseImage(size int64) (string, error) {
+	if !SDSizeOK(size) {
+		return "", fmt.Errorf("SD image size %d: want a power of two of at least 4 GiB", size)
+	}
+	f, err := os.CreateTemp("", "tamach-sd-*.img")
+	if err != nil {
+		return "", fmt.Errorf("SD image: %v", err)
+	}
+	err = f.Truncate(size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("SD image: %v", err)
+	}
+	return f.Name(), nil
 }
 
 // noPeer matches QEMU's warnings about the mcimx6ul-evk's two Ethernet
