@@ -1,6 +1,9 @@
 package vm
 
-import "github.com/tamach/tamach/mo"
+import (
+	"github.com/tamach/tamach/internal/pagemem"
+	"github.com/tamach/tamach/mo"
+)
 
 // The pager's calls on the kernel (memory_object_control). Each may come
 // from any goroutine, inside a call on the object or later. An answer the
@@ -108,7 +111,7 @@ func (c *control) DataSupply(off mo.Offset, data []byte, lock mo.Prot, precious,
 	k.mu.Lock()
 	if !reply && lock.Valid() {
 		if i := c.answerPageLocked(off, n); i >= 0 {
-			copy(k.mem.Bytes(k.pool.pa(i), k.ps), data)
+			pagemem.Copy(k.mem.Bytes(k.pool.pa(i), k.ps), data)
 			set := uint16(0)
 			if precious {
 				set = pgPrecious
@@ -135,7 +138,7 @@ func (c *control) DataSupply(off mo.Offset, data []byte, lock mo.Prot, precious,
 			set = pgPrecious
 		}
 		ps := int(k.ps)
-		c.fillLocked(off, n, set, lock, func(page []byte, j int) { copy(page, data[j*ps:]) })
+		c.fillLocked(off, n, set, lock, func(page []byte, j int) { pagemem.Copy(page, data[j*ps:]) })
 		k.stats.PageIns += uint64(n >> k.shift)
 	}
 	c.refuseLocked(err)
@@ -170,7 +173,7 @@ func (c *control) DataUnavailable(off mo.Offset, n mo.Size) error {
 	k, o := c.k, c.o
 	k.mu.Lock()
 	if i := c.answerPageLocked(off, n); i >= 0 {
-		clear(k.mem.Bytes(k.pool.pa(i), k.ps))
+		pagemem.Clear(k.mem.Bytes(k.pool.pa(i), k.ps))
 		c.filledLocked(i, pgUnavailable, mo.ProtNone)
 		k.mu.Unlock()
 		if k.trace != nil {
@@ -180,7 +183,7 @@ func (c *control) DataUnavailable(off mo.Offset, n mo.Size) error {
 	}
 	err := c.answerRangeLocked(off, n)
 	if err == nil {
-		c.fillLocked(off, n, pgUnavailable, mo.ProtNone, func(page []byte, _ int) { clear(page) })
+		c.fillLocked(off, n, pgUnavailable, mo.ProtNone, func(page []byte, _ int) { pagemem.Clear(page) })
 		k.stats.PageIns += uint64(n >> k.shift)
 	}
 	c.refuseLocked(err)
