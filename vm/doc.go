@@ -84,9 +84,18 @@
 // object in data_request, which waits for a call on the object after the
 // one under way, as any other access to that page does.
 //
-// The two common faults take a quick path (quickFaultLocked) with few
+// Anonymous memory (Allocate: an object of the default pager) is
+// zero-filled by the kernel, without a data_request, for every page that
+// never went to the pager: as Mach's existence map (vm_external) does, the
+// object keeps a bit per page, set when the page first goes out with
+// data_initialize or data_return; until then the pager has no data for
+// it. Such a page is filled as by data_unavailable, so it goes out with
+// data_initialize. Later faults on a page that went out ask the pager.
+//
+// The common faults take a quick path (quickFaultLocked) with few
 // calls, since on ARM every call passes its arguments through memory: a
-// translation fault on a resident page that allows the access, and one on
+// translation fault on a resident page that allows the access, one on a
+// page of anonymous memory to zero-fill, and one on
 // a missing page of a fault-safe pager with nothing else in the way, whose
 // one-page answer (DataSupply, DataUnavailable) fills the frame directly
 // (answerPageLocked). Everything else goes through faultLocked and the

@@ -152,6 +152,7 @@ func (k *Kernel) pageOutLocked(i int, flush, keep bool) (bool, error) {
 	initial := o.def != nil && f.flags&pgUnavailable != 0
 	f.flags = f.flags&^(pgDirty|pgReferenced) | pgBusy | pgLaundry
 	k.laundering++
+	o.setReturned(f.index)
 	off := mo.Offset(f.index) << k.shift
 	s := o.beginCallLocked()
 	k.mu.Unlock()

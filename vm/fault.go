@@ -14,7 +14,9 @@ import (
 //     (the page's dirty bit is set with it);
 //   - translation fault on a resident page: the page is entered, with the
 //     access flag set and, for a write, writable and dirty;
-//   - missing page: data_request (clustered), made with the lock released;
+//   - missing page of anonymous memory (a default pager's object) that
+//     never went to the pager: zero-filled by the kernel, entered, no call;
+//   - missing page otherwise: data_request (clustered), made with the lock released;
 //     a pager that answers inside the call is served at once (Retry),
 //     otherwise the goroutine waits (Yield) and retries;
 //   - write (or read) prohibited by the page's lock: data_unlock, Yield;
@@ -79,10 +81,12 @@ func accessProt(a pmap.Access) mo.Prot {
 	return mo.ProtRead
 }
 
-// quickFaultLocked resolves the two common translation faults with as
-// few calls as it can (on ARM every call passes its arguments through
+// quickFaultLocked resolves the common translation faults with as few
+// calls as it can (on ARM every call passes its arguments through
 // memory): on a resident page that allows the access, it enters the page;
-// on a missing page of an object whose pager is called inline (mo.FaultSafe),
+// on a missing page of anonymous memory never paged out, it zero-fills a
+// frame and enters it; on a missing page of an object whose pager is
+// called inline (mo.FaultSafe),
 // with no other call on the object under way, no clustering and frames
 // above the reserve, it makes the data_request with the lock released and,
 // if the pager answered inside the call, enters the page. It reports
@@ -100,8 +104,13 @@ func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) 
 	index := e.indexOf(f.Addr, k.shift)
 	p := k.pool
 	i := p.lookup(o.id, index)
-	called := i < 0
-	if called {
+	missing := i < 0
+	if missing && o.state == objReady && o.neverReturned(index) && p.nfree > k.reserve {
+		// Anonymous memory never paged out: zeros, no call.
+		i = p.alloc(o.id, index, pgUnavailable)
+		o.resident++
+		k.zeroFillLocked(i)
+	} else if missing {
 		if o.state != objReady || !o.inline || o.calls.Load() != 0 ||
 			o.attr.ClusterSize > mo.Size(k.ps) || p.nfree <= k.reserve {
 			return e, false
@@ -133,7 +142,7 @@ func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) 
 	if k.enterPageLocked(e, i, f.Addr&^(k.ps-1), acc) != nil {
 		return e, false
 	}
-	if !called {
+	if !missing {
 		k.stats.FaultsResident++
 	}
 	return e, true
@@ -198,6 +207,7 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 		}
 	}
 	var req request
+	zeroFills := k.stats.ZeroFills
 	i, st := k.pageLocked(o, index, acc|mo.ProtRead, &req, true)
 	if st == stCall && !o.inline {
 		// Not a fault-safe pager: its calls are made by a call worker,
@@ -235,7 +245,7 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 			return pmap.Retry, ReasonNone, false
 		}
 		i, st = k.pageLocked(o, index, acc|mo.ProtRead, nil, true)
-	} else if st == stOK {
+	} else if st == stOK && k.stats.ZeroFills == zeroFills {
 		k.stats.FaultsResident++
 	}
 	wake := k.pool.nfree < k.low

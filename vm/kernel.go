@@ -110,7 +110,8 @@ type Stats struct {
 	Unhandled      uint64 // answered Unhandled
 	DataRequests   uint64 // data_request calls
 	DataUnlocks    uint64 // data_unlock calls
-	PageIns        uint64 // pages filled by data_supply or data_unavailable
+	PageIns        uint64 // pages filled by data_supply or data_unavailable, or zero-filled
+	ZeroFills      uint64 // of PageIns, anonymous pages never paged out, zero-filled without a call
 	PageOuts       uint64 // pages sent with data_return or data_initialize
 	Evictions      uint64 // frames reclaimed from the page cache by the clock
 	CleanDrops     uint64 // of Evictions, clean pages dropped without a call

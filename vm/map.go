@@ -172,6 +172,7 @@ func (k *Kernel) Allocate(size uint32, opt MapOptions) (*Region, error) {
 	if err := k.checkMapArgs(mo.Size(size), 0, size, opt); err != nil {
 		return nil, err
 	}
+	returned := make([]uint32, (size>>k.shift+31)/32)
 	k.mu.Lock()
 	o, err := k.newObjectLocked(nil, mo.Size(size))
 	if err != nil {
@@ -179,6 +180,7 @@ func (k *Kernel) Allocate(size uint32, opt MapOptions) (*Region, error) {
 		return nil, err
 	}
 	o.attr.CopyStrategy = mo.CopyTemporary
+	o.returned = returned
 	r, err := k.insertLocked(o, 0, size, opt)
 	if err != nil {
 		k.forgetObjectLocked(o)

@@ -40,7 +40,14 @@ type object struct {
 	// then the seqno it takes is due at once, so a pager's
 	// Sequencer.Enter cannot wait on g0. Atomic so that a call can end
 	// without the kernel lock.
-	calls    atomic.Int32
+	calls atomic.Int32
+	// returned is, for a default pager's object (anonymous memory), a
+	// bit per page set when the page first goes to the pager
+	// (data_initialize or data_return); nil for other objects. A page
+	// whose bit is clear has no data at the pager, so the kernel
+	// zero-fills it without a data_request, as Mach does for the pages
+	// its existence map (vm_external) says were never paged out.
+	returned []uint32
 	mapRefs  int // map entries naming the object
 	resident int // frames holding its pages
 	errOff   mo.Offset
@@ -121,6 +128,21 @@ func (o *object) beginCallLocked() mo.Seqno {
 }
 
 func (o *object) endCall() { o.calls.Add(-1) }
+
+// neverReturned reports whether page index of a default pager's object
+// was never given to the pager: its contents are zeros.
+// Preconditions: k.mu is held.
+func (o *object) neverReturned(index uint32) bool {
+	return o.returned != nil && o.returned[index/32]&(1<<(index%32)) == 0
+}
+
+// setReturned records that page index goes to the pager.
+// Preconditions: k.mu is held.
+func (o *object) setReturned(index uint32) {
+	if o.returned != nil {
+		o.returned[index/32] |= 1 << (index % 32)
+	}
+}
 
 // live reports whether calls other than terminate may still go to the pager.
 func (o *object) live() bool { return o.state == objInit || o.state == objReady }

@@ -1,6 +1,9 @@
 package vm
 
-import "github.com/tamach/tamach/mo"
+import (
+	"github.com/tamach/tamach/internal/pagemem"
+	"github.com/tamach/tamach/mo"
+)
 
 // status is what pageLocked found.
 type status uint8
@@ -58,6 +61,15 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 		k.stats.DataUnlocks++
 		return i, stCall
 	}
+	if o.state == objReady && o.neverReturned(index) {
+		// Anonymous memory never paged out: zeros, no call.
+		i = k.allocFrameLocked(o, index, pgUnavailable)
+		if i < 0 {
+			return -1, stNoMemory
+		}
+		k.zeroFillLocked(i)
+		return i, stOK
+	}
 	if o.state != objReady || req == nil || (onlyIdle && o.calls.Load() != 0) {
 		return -1, stWait
 	}
@@ -84,6 +96,16 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 		len: mo.Size(k.offsetOf(hi - lo)), desired: acc}
 	k.stats.DataRequests++
 	return i, stCall
+}
+
+// zeroFillLocked fills frame i, just allocated for a page that was never
+// given to its default pager, with zeros: the page is resident, filled as
+// by data_unavailable (it goes back with data_initialize).
+// Preconditions: k.mu is held.
+func (k *Kernel) zeroFillLocked(i int) {
+	pagemem.Clear(k.mem.Bytes(k.pool.pa(i), k.ps))
+	k.stats.PageIns++
+	k.stats.ZeroFills++
 }
 
 // allocFrameLocked takes a free frame for page index of o, reclaiming a
