@@ -74,7 +74,8 @@
 // # The fault path (mo.FaultSafe)
 //
 // Objects of a synchronous pager whose stores are all store.FaultSafe
-// (RAM, Sealed and Faulty over RAM; not File) say FaultSafe() true, and
+// (RAM, Sealed and Faulty over RAM; not File, nor Device such as an SD
+// card, which waits for the card and yields) say FaultSafe() true, and
 // vm then calls their DataRequest and DataUnlock from its fault handler,
 // which on TamaGo runs on g0 with IRQs masked: no defer, no allocation,
 // no blocking there. Once an object has said true, AddSegment refuses a
@@ -177,5 +178,7 @@
 //
 // Pager.mu is held across store I/O, which on the stores of a FaultSafe
 // pager (RAM, sealed RAM) never blocks; nothing else blocks with it held
-// but Pager.cond waits, which release it.
+// but Pager.cond waits, which release it. Over a store that waits (File,
+// Device), other goroutines wait for Pager.mu meanwhile; such a pager is
+// never called from the fault handler.
 package defaultpager

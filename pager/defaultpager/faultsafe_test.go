@@ -6,19 +6,24 @@ import (
 
 	"github.com/tamach/tamach/mo"
 	"github.com/tamach/tamach/mo/motest"
+	"github.com/tamach/tamach/pager/store"
 	"github.com/tamach/tamach/pmap"
 	"github.com/tamach/tamach/vm"
 )
 
 // TestFaultSafeOnlySynchronousOverFaultSafeStores: objects of a
 // synchronous pager over RAM or sealed RAM are mo.FaultSafe; those of an
-// asynchronous pager, or of one with a file store, are not; once an
+// asynchronous pager, or of one with a file, device or SD store, are
+// not; once an
 // object has answered true, a store that is not fault-safe is refused.
 func TestFaultSafeOnlySynchronousOverFaultSafeStores(t *testing.T) {
 	forEachMode(t, func(t *testing.T, kind string, async bool) {
 		p, id := newPager(t, Config{Async: async}, kind, 8)
 		a := newAnon(t, p, 8*ps)
-		want := !async && kind != "File"
+		want := !async && store.IsFaultSafe(newStore(t, kind, ps, 1))
+		if fs := kind == "RAM" || kind == "Sealed"; fs != store.IsFaultSafe(newStore(t, kind, ps, 1)) {
+			t.Fatalf("store kind %s says fault-safe %v", kind, !fs)
+		}
 		if got := a.obj.(mo.FaultSafe).FaultSafe(); got != want {
 			t.Fatalf("FaultSafe() = %v, want %v", got, want)
 		}

@@ -12,8 +12,12 @@ import (
 
 const testSize = 256 << 10
 
-// kinds of store every scenario runs on.
-var storeKinds = []string{"RAM", "File", "Sealed"}
+// kinds of store every scenario runs on: on the target also "SD"
+// (sd_target_test.go).
+var storeKinds = []string{"RAM", "File", "Sealed", "Device"}
+
+// moreStores makes the stores of kinds that exist on one platform only.
+var moreStores = map[string]func(t testing.TB, ps int, pages uint64) store.Store{}
 
 // newStore makes a store of the kind with pages slots of ps bytes.
 func newStore(t testing.TB, kind string, ps int, pages uint64) store.Store {
@@ -40,6 +44,15 @@ func newStore(t testing.TB, kind string, ps int, pages uint64) store.Store {
 			t.Fatal(err)
 		}
 		return s
+	case "Device":
+		s, err := store.NewDevice(store.MemDevice(make([]byte, int(pages)*ps)), 0, pages, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if mk, ok := moreStores[kind]; ok {
+		return mk(t, ps, pages)
 	}
 	t.Fatalf("no store kind %q", kind)
 	return nil

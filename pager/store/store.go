@@ -5,6 +5,8 @@
 //   - RAM: a plain byte slice. On the target it is the region the board
 //     reserves for paging; here it is whatever slice the caller gives.
 //   - File: an os.File with a small header, for host tests and tools.
+//   - Device: a range of a BlockDevice's blocks, such as an SD card
+//     (board/usdhc), one device call per page.
 //   - Sealed: a wrapper that encrypts and authenticates every page with
 //     AES-GCM, binding the slot and a per-slot version kept in RAM, so that
 //     a tampered, swapped or replayed page reads as ErrAuth, never as
@@ -26,7 +28,8 @@
 // # Allocation and blocking
 //
 // ReadPage and WritePage allocate nothing on any implementation here (File
-// makes system calls, which is why it is a host store). RAM and Sealed over
+// makes system calls, which is why it is a host store; Device allocates
+// only its error values). RAM and Sealed over
 // RAM never block, so a pager may call them with its own lock held.
 //
 // # Fault safety
@@ -39,7 +42,7 @@
 // promptly. Its WritePage allocates nothing and never blocks either, so a
 // pager may hold the lock its fault path takes across it. RAM is
 // fault-safe; Sealed and Faulty are when their inner store is; File is
-// not (system calls). A pager offers mo.FaultSafe objects only over
+// not (system calls), nor is Device (it waits for the device, yielding). A pager offers mo.FaultSafe objects only over
 // fault-safe stores.
 //
 // # Concurrency

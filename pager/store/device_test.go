@@ -1,0 +1,115 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// flaky is a BlockDevice that fails as told.
+type flaky struct {
+	MemDevice
+	failRead, failWrite error
+	calls               []uint64 // first block of each call
+}
+
+func (f *flaky) ReadBlocks(lba uint64, p []byte) error {
+	f.calls = append(f.calls, lba)
+	if f.failRead != nil {
+		return f.failRead
+	}
+	return f.MemDevice.ReadBlocks(lba, p)
+}
+
+func (f *flaky) WriteBlocks(lba uint64, p []byte) error {
+	f.calls = append(f.calls, lba)
+	if f.failWrite != nil {
+		return f.failWrite
+	}
+	return f.MemDevice.WriteBlocks(lba, p)
+}
+
+func TestDeviceRoundTrip(t *testing.T) {
+	dev := MemDevice(make([]byte, 100*MemBlockSize))
+	s, err := NewDevice(dev, 10, 8, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, s)
+	// Slot i is blocks 10+8i .. 10+8i+7, and nothing outside them moved.
+	if !bytes.Equal(dev[(10+8*3)*MemBlockSize:][:ps], page(3)) {
+		t.Fatal("slot 3 is not at block 34")
+	}
+	for _, b := range dev[:10*MemBlockSize] {
+		if b != 0 {
+			t.Fatal("a write landed before the first block")
+		}
+	}
+	if IsFaultSafe(s) {
+		t.Fatal("a Device store says it is fault-safe")
+	}
+}
+
+func TestNewDeviceChecksTheRange(t *testing.T) {
+	dev := MemDevice(make([]byte, 100*MemBlockSize))
+	if s, err := NewDevice(dev, 4, 0, ps); err != nil || s.Pages() != 12 {
+		t.Fatalf("pages 0 (to the end): %v", err)
+	}
+	for _, c := range []struct {
+		first, pages uint64
+		ps           int
+	}{{0, 13, ps}, {100, 1, ps}, {101, 0, ps}, {93, 1, ps}, {0, 1, 1000}, {0, 1, 0}, {96, 0, ps}} {
+		if _, err := NewDevice(dev, c.first, c.pages, c.ps); !errors.Is(err, ErrRange) {
+			t.Errorf("first %d pages %d page size %d: %v", c.first, c.pages, c.ps, err)
+		}
+	}
+}
+
+// TestDeviceErrors: a device error is ErrIO and still the device's own
+// error; a failed read clears the page; bad slots and buffers reach no
+// device.
+func TestDeviceErrors(t *testing.T) {
+	devErr := errors.New("card on fire")
+	f := &flaky{MemDevice: make([]byte, 64*MemBlockSize)}
+	s, err := NewDevice(f, 0, 0, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := page(1)
+	f.failWrite = devErr
+	if err := s.WritePage(1, p); !errors.Is(err, ErrIO) || !errors.Is(err, devErr) {
+		t.Fatalf("failed write: %v", err)
+	}
+	f.failWrite = nil
+	s.WritePage(1, p)
+	f.failRead = devErr
+	got := page(9)
+	if err := s.ReadPage(1, got); !errors.Is(err, ErrIO) || !errors.Is(err, devErr) {
+		t.Fatalf("failed read: %v", err)
+	}
+	if !bytes.Equal(got, make([]byte, ps)) {
+		t.Fatal("a failed read left data in the page")
+	}
+	f.failRead = nil
+	f.calls = nil
+	if err := s.ReadPage(s.Pages(), got); !errors.Is(err, ErrRange) {
+		t.Fatalf("slot beyond: %v", err)
+	}
+	if err := s.WritePage(0, got[:512]); !errors.Is(err, ErrRange) {
+		t.Fatalf("short buffer: %v", err)
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("device called for bad input: %v", f.calls)
+	}
+}
+
+func TestDeviceAllocatesNothing(t *testing.T) {
+	s, _ := NewDevice(MemDevice(make([]byte, 64*MemBlockSize)), 0, 0, ps)
+	p := page(2)
+	if n := testing.AllocsPerRun(100, func() {
+		s.WritePage(3, p)
+		s.ReadPage(3, p)
+	}); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
