@@ -184,3 +184,30 @@ type BackingStores interface {
 	// names no store.
 	BackingStoreInfo(id BackingStoreID) (BackingStoreInfo, error)
 }
+
+// NoReplies implements Object's three reply calls (LockCompleted,
+// SupplyCompleted, ChangeCompleted) for a pager that never sets reply in
+// its requests. A kernel may still send one (a pager cannot stop a
+// confused kernel), and it still holds a sequence number: each call is
+// handed to Acknowledge, which checks the Control and takes and leaves the
+// call's turn, so that the calls after it are not held up. A pager embeds
+// NoReplies in its object and sets Acknowledge when it makes the object.
+type NoReplies struct {
+	Acknowledge func(seqno Seqno, ctl Control) error
+}
+
+// LockCompleted implements Object: there is nothing to do but keep the
+// seqno order.
+func (r NoReplies) LockCompleted(seqno Seqno, ctl Control, offset Offset, length Size) error {
+	return r.Acknowledge(seqno, ctl)
+}
+
+// SupplyCompleted implements Object; see LockCompleted.
+func (r NoReplies) SupplyCompleted(seqno Seqno, ctl Control, offset Offset, length Size, result error, errorOffset Offset) error {
+	return r.Acknowledge(seqno, ctl)
+}
+
+// ChangeCompleted implements Object; see LockCompleted.
+func (r NoReplies) ChangeCompleted(seqno Seqno, ctl Control, attr Attributes) error {
+	return r.Acknowledge(seqno, ctl)
+}

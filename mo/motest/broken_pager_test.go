@@ -17,12 +17,14 @@ type flaws struct {
 	wrongSize     bool // supplies half a page
 	acceptBadSize bool // accepts any page size
 	noFlush       bool // destroys without flushing first
+	holdTurn      bool // never leaves the turn of a reply it did not ask for
 }
 
 // brokenPager is a small synchronous pager over a flat arena. With no flaw
 // it passes every scenario (TestBrokenPagerBaseIsCorrect), so each failure
 // below comes from its flaw alone.
 type brokenPager struct {
+	mo.NoReplies
 	f flaws
 
 	mu      sync.Mutex
@@ -52,6 +54,7 @@ func brokenPattern(off mo.Offset) byte { return byte(off>>9) | 1 }
 func newBroken(f flaws) *brokenPager {
 	b := &brokenPager{f: f, arena: make([]byte, brokenSize), slices: map[mo.Offset][]byte{},
 		kernels: map[mo.Control]*bkernel{}, dead: map[mo.Control]bool{}}
+	b.Acknowledge = b.acknowledge
 	for i := range b.arena {
 		b.arena[i] = brokenPattern(mo.Offset(i))
 	}
@@ -127,7 +130,12 @@ func (b *brokenPager) DataRequest(s mo.Seqno, ctl mo.Control, off mo.Offset, n m
 }
 
 func (b *brokenPager) DataUnlock(s mo.Seqno, ctl mo.Control, off mo.Offset, n mo.Size, p mo.Prot) error {
-	return b.simple(s, ctl)
+	k, err := b.enter(s, ctl)
+	if err != nil {
+		return err
+	}
+	k.seq.Leave(s)
+	return nil
 }
 
 func (b *brokenPager) DataReturn(s mo.Seqno, ctl mo.Control, off mo.Offset, data []byte, dirty, kc bool) error {
@@ -179,25 +187,15 @@ func (b *brokenPager) Terminate(s mo.Seqno, ctl mo.Control) error {
 	return nil
 }
 
-func (b *brokenPager) simple(s mo.Seqno, ctl mo.Control) error {
+func (b *brokenPager) acknowledge(s mo.Seqno, ctl mo.Control) error {
 	k, err := b.enter(s, ctl)
 	if err != nil {
 		return err
 	}
-	k.seq.Leave(s)
+	if !b.f.holdTurn {
+		k.seq.Leave(s)
+	}
 	return nil
-}
-
-func (b *brokenPager) LockCompleted(s mo.Seqno, ctl mo.Control, off mo.Offset, n mo.Size) error {
-	return b.simple(s, ctl)
-}
-
-func (b *brokenPager) SupplyCompleted(s mo.Seqno, ctl mo.Control, off mo.Offset, n mo.Size, r error, eo mo.Offset) error {
-	return b.simple(s, ctl)
-}
-
-func (b *brokenPager) ChangeCompleted(s mo.Seqno, ctl mo.Control, a mo.Attributes) error {
-	return b.simple(s, ctl)
 }
 
 func (b *brokenPager) destroy(reason error) error {
@@ -244,6 +242,7 @@ func TestBrokenPagersFailNamingTheRule(t *testing.T) {
 		{"SuppliesWrongSize", flaws{wrongSize: true}, "DataRequestAnsweredOnce", motest.RulePageMultiple},
 		{"AcceptsBadPageSize", flaws{acceptBadSize: true}, "InitErrorDropsControl", motest.RuleBadInputRefused},
 		{"DestroysWithoutFlush", flaws{noFlush: true}, "FlushWithWriteLockBeforeDestroyReturnsDirtyData", motest.RuleFlushBeforeDestroy},
+		{"HoldsTheTurnOfAnUnaskedReply", flaws{holdTurn: true}, "UnaskedRepliesKeepSeqnoOrder", motest.RuleSeqnoOrder},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := motest.RunPagerScenario(brokenConfig(c.f), c.scenario)

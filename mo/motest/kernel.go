@@ -446,7 +446,18 @@ func (k *KernelControl) call(op mo.Op, offset mo.Offset, length mo.Size, fn func
 	s := k.next
 	k.next++
 	k.mu.Unlock()
-	err := fn(s)
+	// A pager that never returns (a turn it took and never left, a lock it
+	// never released) holds up every later call of the kernel: the call
+	// runs on its own goroutine, so that the scenario ends with the rule
+	// broken instead of hanging. The goroutine is left behind.
+	done := make(chan error, 1)
+	go func() { done <- fn(s) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(k.r.timeout):
+		k.r.fail(RuleSeqnoOrder, "%v: the pager's %v call with seqno %d has not returned after %v", k, op, s, k.r.timeout)
+	}
 	k.record(mo.Event{Op: op, Seqno: s, Offset: offset, Size: length, Result: mo.ReturnOf(err)})
 	return err
 }

@@ -363,6 +363,19 @@ var pagerScenarios = []pagerScenario{
 			p.await(k, off, 4<<10)
 		}
 	}},
+	{"UnaskedRepliesKeepSeqnoOrder", func(p *pagerRun) {
+		// A kernel's lock_completed, supply_completed or change_completed
+		// that the pager never asked for still holds a sequence number:
+		// whatever the pager answers, the calls after it are served.
+		k := p.kernel(4 << 10)
+		k.call(mo.OpLockCompleted, 0, 4<<10, func(s mo.Seqno) error { return p.obj.LockCompleted(s, k, 0, 4<<10) })
+		p.fetch(k, 0, 4<<10)
+		k.call(mo.OpSupplyCompleted, 0, 4<<10, func(s mo.Seqno) error {
+			return p.obj.SupplyCompleted(s, k, 0, 4<<10, nil, 0)
+		})
+		k.call(mo.OpChangeCompleted, 0, 0, func(s mo.Seqno) error { return p.obj.ChangeCompleted(s, k, mo.Attributes{}) })
+		p.fetch(k, 4<<10, 8<<10)
+	}},
 	{"SynchronizeIsCompleted", func(p *pagerRun) {
 		k := p.kernel(4 << 10)
 		p.fetch(k, 0, 16<<10)

@@ -13,6 +13,8 @@ import (
 // ObjectCreate is mapped by kernels through Init and keeps its pages until
 // it is destroyed and every kernel terminated it.
 type Object struct {
+	mo.NoReplies
+
 	p         *Pager
 	id        ObjectID
 	size      mo.Size
@@ -68,6 +70,7 @@ func (p *Pager) newObject(size, pageSize mo.Size, ks []*kernel, temporary bool) 
 		return nil, mo.KernInvalidArgument
 	}
 	o := &Object{p: p, size: size, slots: make([]uint64, size/p.ps), kernels: ks, temporary: temporary}
+	o.Acknowledge = o.acknowledge
 	objs := make([]*Object, 0, len(p.objects)+1)
 	p.mu.Lock()
 	for _, x := range p.objects {
@@ -634,26 +637,13 @@ func (o *Object) Destroy(reason error) error {
 	return nil
 }
 
-func (o *Object) simple(seqno mo.Seqno, ctl mo.Control) error {
+// acknowledge takes and leaves the turn of a reply call this pager did not
+// ask for (see mo.NoReplies).
+func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
 	k, err := o.enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
 	k.seq.Leave(seqno)
 	return nil
-}
-
-// LockCompleted implements mo.Object.
-func (o *Object) LockCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) error {
-	return o.simple(seqno, ctl)
-}
-
-// SupplyCompleted implements mo.Object.
-func (o *Object) SupplyCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, result error, errorOffset mo.Offset) error {
-	return o.simple(seqno, ctl)
-}
-
-// ChangeCompleted implements mo.Object.
-func (o *Object) ChangeCompleted(seqno mo.Seqno, ctl mo.Control, attr mo.Attributes) error {
-	return o.simple(seqno, ctl)
 }

@@ -97,6 +97,8 @@ type Config struct {
 
 // Object is an image mapped copy-on-write. It implements mo.Object.
 type Object struct {
+	mo.NoReplies
+
 	cfg   Config
 	units int
 
@@ -214,6 +216,7 @@ func New(cfg Config) (*Object, error) {
 	o := &Object{cfg: cfg, units: int(cfg.Size / ps), ovCtl: &overlayControl{},
 		kernels: make(map[mo.Control]*kernel), dead: make(map[mo.Control]struct{})}
 	o.cond.L = &o.mu
+	o.Acknowledge = o.acknowledge
 	o.modified = make([]uint64, (o.units+63)/64)
 	for i := 0; i < cfg.Buffers; i++ {
 		o.bufs = append(o.bufs, make([]byte, cfg.MaxPageSize))
@@ -588,26 +591,13 @@ func (o *Object) Destroy(reason error) error {
 	return nil
 }
 
-func (o *Object) simple(seqno mo.Seqno, ctl mo.Control) error {
+// acknowledge takes and leaves the turn of a reply call this pager did not
+// ask for (see mo.NoReplies).
+func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
 	k, err := o.enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
 	k.seq.Leave(seqno)
 	return nil
-}
-
-// LockCompleted implements mo.Object.
-func (o *Object) LockCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) error {
-	return o.simple(seqno, ctl)
-}
-
-// SupplyCompleted implements mo.Object.
-func (o *Object) SupplyCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, result error, errorOffset mo.Offset) error {
-	return o.simple(seqno, ctl)
-}
-
-// ChangeCompleted implements mo.Object.
-func (o *Object) ChangeCompleted(seqno mo.Seqno, ctl mo.Control, attr mo.Attributes) error {
-	return o.simple(seqno, ctl)
 }

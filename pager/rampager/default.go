@@ -48,6 +48,8 @@ type slotRef struct {
 }
 
 type defaultObject struct {
+	mo.NoReplies
+
 	d    *Default
 	ctl  mo.Control
 	size mo.Size
@@ -186,6 +188,7 @@ func (d *Default) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObje
 		return nil, mo.KernInvalidArgument
 	}
 	o := &defaultObject{d: d, ctl: ctl, size: size, pages: make(map[mo.Offset]slotRef)}
+	o.Acknowledge = o.acknowledge
 	o.seq.Enter(0) // Create is seqno 0
 	o.seq.Leave(0)
 	d.mu.Lock()
@@ -342,25 +345,12 @@ func (o *defaultObject) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 	return nil
 }
 
-func (o *defaultObject) simple(seqno mo.Seqno, ctl mo.Control) error {
+// acknowledge takes and leaves the turn of a reply call this pager did not
+// ask for (see mo.NoReplies).
+func (o *defaultObject) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
 	if err := o.enter(seqno, ctl); err != nil {
 		return err
 	}
 	o.seq.Leave(seqno)
 	return nil
-}
-
-// LockCompleted implements mo.Object.
-func (o *defaultObject) LockCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) error {
-	return o.simple(seqno, ctl)
-}
-
-// SupplyCompleted implements mo.Object.
-func (o *defaultObject) SupplyCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, result error, errorOffset mo.Offset) error {
-	return o.simple(seqno, ctl)
-}
-
-// ChangeCompleted implements mo.Object.
-func (o *defaultObject) ChangeCompleted(seqno mo.Seqno, ctl mo.Control, attr mo.Attributes) error {
-	return o.simple(seqno, ctl)
 }

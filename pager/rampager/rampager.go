@@ -64,6 +64,8 @@ type Config struct {
 
 // Object is a RAM-backed memory object. It implements mo.Object.
 type Object struct {
+	mo.NoReplies
+
 	cfg Config
 
 	mu        sync.Mutex
@@ -127,6 +129,7 @@ func New(cfg Config) (*Object, error) {
 		dead:    make(map[mo.Control]struct{}),
 	}
 	o.cond.L = &o.mu
+	o.Acknowledge = o.acknowledge
 	copy(o.arena, cfg.Initial)
 	if cfg.Async {
 		o.jobs = make(chan job, 1024)
@@ -368,28 +371,15 @@ func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 	return nil
 }
 
-func (o *Object) simple(seqno mo.Seqno, ctl mo.Control) error {
+// acknowledge takes and leaves the turn of a reply call this pager did not
+// ask for (see mo.NoReplies).
+func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
 	k, err := o.enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
 	k.seq.Leave(seqno)
 	return nil
-}
-
-// LockCompleted implements mo.Object; this pager asks for no replies.
-func (o *Object) LockCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) error {
-	return o.simple(seqno, ctl)
-}
-
-// SupplyCompleted implements mo.Object; this pager asks for no replies.
-func (o *Object) SupplyCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, result error, errorOffset mo.Offset) error {
-	return o.simple(seqno, ctl)
-}
-
-// ChangeCompleted implements mo.Object; this pager asks for no replies.
-func (o *Object) ChangeCompleted(seqno mo.Seqno, ctl mo.Control, attr mo.Attributes) error {
-	return o.simple(seqno, ctl)
 }
 
 // Destroy shuts the object down in every kernel as memory_object_destroy

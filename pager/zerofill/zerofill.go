@@ -39,6 +39,8 @@ import (
 
 // Object is one zero-fill memory object. It implements mo.DefaultObject.
 type Object struct {
+	mo.NoReplies
+
 	size mo.Size
 
 	mu      sync.Mutex
@@ -67,13 +69,15 @@ func New(size mo.Size) (*Object, error) {
 	if size == 0 || size%mo.MinPageSize != 0 || size > 1<<40 {
 		return nil, mo.KernInvalidArgument
 	}
-	return &Object{
+	o := &Object{
 		size:    size,
 		arena:   make([]byte, size),
 		written: make([]atomic.Uint32, (size/mo.MinPageSize+31)/32),
 		kernels: make(map[mo.Control]*kernel),
 		dead:    make(map[mo.Control]struct{}),
-	}, nil
+	}
+	o.Acknowledge = o.acknowledge
+	return o, nil
 }
 
 // Size returns the object's size.
@@ -302,28 +306,13 @@ func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 	return nil
 }
 
-// simple acknowledges a reply call after checking its control.
-func (o *Object) simple(seqno mo.Seqno, ctl mo.Control) error {
+// acknowledge takes and leaves the turn of a reply call this pager did not
+// ask for (see mo.NoReplies).
+func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
 	k, err := o.enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
 	k.seq.Leave(seqno)
 	return nil
-}
-
-// LockCompleted implements mo.Object. This pager asks for no replies, so
-// there is nothing to do but keep the seqno order.
-func (o *Object) LockCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) error {
-	return o.simple(seqno, ctl)
-}
-
-// SupplyCompleted implements mo.Object; see LockCompleted.
-func (o *Object) SupplyCompleted(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, result error, errorOffset mo.Offset) error {
-	return o.simple(seqno, ctl)
-}
-
-// ChangeCompleted implements mo.Object; see LockCompleted.
-func (o *Object) ChangeCompleted(seqno mo.Seqno, ctl mo.Control, attr mo.Attributes) error {
-	return o.simple(seqno, ctl)
 }
