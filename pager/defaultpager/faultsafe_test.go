@@ -21,7 +21,7 @@ func TestFaultSafeOnlySynchronousOverFaultSafeStores(t *testing.T) {
 		p, id := newPager(t, Config{Async: async}, kind, 8)
 		a := newAnon(t, p, 8*ps)
 		want := !async && store.IsFaultSafe(newStore(t, kind, ps, 1))
-		if fs := kind == "RAM" || kind == "Sealed"; fs != store.IsFaultSafe(newStore(t, kind, ps, 1)) {
+		if fs := kind == "RAM" || kind == "Sealed" || kind == "SealedChaCha"; fs != store.IsFaultSafe(newStore(t, kind, ps, 1)) {
 			t.Fatalf("store kind %s says fault-safe %v", kind, !fs)
 		}
 		if got := a.obj.(mo.FaultSafe).FaultSafe(); got != want {

@@ -14,7 +14,7 @@ const testSize = 256 << 10
 
 // kinds of store every scenario runs on: on the target also "SD"
 // (sd_target_test.go).
-var storeKinds = []string{"RAM", "File", "Sealed", "Device"}
+var storeKinds = []string{"RAM", "File", "Sealed", "Device", "SealedChaCha"}
 
 // moreStores makes the stores of kinds that exist on one platform only.
 var moreStores = map[string]func(t testing.TB, ps int, pages uint64) store.Store{}
@@ -37,9 +37,13 @@ func newStore(t testing.TB, kind string, ps int, pages uint64) store.Store {
 			t.Fatal(err)
 		}
 		return s
-	case "Sealed":
+	case "Sealed", "SealedChaCha":
+		c := store.AESGCM
+		if kind == "SealedChaCha" {
+			c = store.ChaCha20Poly1305
+		}
 		ram, _ := store.NewRAM(make([]byte, int(pages)*store.InnerPageSize(ps)), store.InnerPageSize(ps))
-		s, err := store.NewSealedRandomKey(ram)
+		s, err := store.NewSealedRandomKeyCipher(ram, c)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,8 +21,19 @@ import (
 
 const targetFramesMiB = 4
 
-// boardStore is a store over the board's Store region: plain or sealed.
+// boardStore is a store over the board's Store region: plain or sealed
+// with AES-GCM.
 func boardStore(t testing.TB, sealed bool) store.Store {
+	if sealed {
+		return boardSealed(t, store.AESGCM)
+	}
+	return boardStoreOf(t, false, 0)
+}
+
+// boardSealed is the board's Store region sealed with c.
+func boardSealed(t testing.TB, c store.Cipher) store.Store { return boardStoreOf(t, true, c) }
+
+func boardStoreOf(t testing.TB, sealed bool, c store.Cipher) store.Store {
 	t.Helper()
 	l := qemu.Layout.Store
 	mem := store.PhysBytes(l.Start, l.Size)
@@ -37,7 +48,7 @@ func boardStore(t testing.TB, sealed bool) store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := store.NewSealedRandomKey(inner)
+	s, err := store.NewSealedRandomKeyCipher(inner, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +178,12 @@ func TestTargetAnonymousMemoryFourTimesTheFramesOverSealedRAM(t *testing.T) {
 	testAnonymousFourTimes(t, targetPager(t, true), true)
 }
 
+// TestTargetAnonymousMemoryFourTimesTheFramesOverSealedChaChaRAM: the
+// same sealed with ChaCha20-Poly1305.
+func TestTargetAnonymousMemoryFourTimesTheFramesOverSealedChaChaRAM(t *testing.T) {
+	testAnonymousFourTimes(t, pagerOver(t, boardSealed(t, store.ChaCha20Poly1305)), true)
+}
+
 // Benchmarks: under QEMU with -icount (shift=0), ns/op counts
 // instructions.
 
@@ -229,6 +246,12 @@ func BenchmarkTargetPageIn(b *testing.B) { benchPageIn(b, targetPager(b, false))
 // BenchmarkTargetPageInSealed: the same from the sealed store.
 func BenchmarkTargetPageInSealed(b *testing.B) { benchPageIn(b, targetPager(b, true)) }
 
+// BenchmarkTargetPageInSealedChaCha: the same sealed with
+// ChaCha20-Poly1305.
+func BenchmarkTargetPageInSealedChaCha(b *testing.B) {
+	benchPageIn(b, pagerOver(b, boardSealed(b, store.ChaCha20Poly1305)))
+}
+
 // benchPageOut: each op is one data_return of a 4 KiB page into the store.
 func benchPageOut(b *testing.B, p *Pager) {
 	ctl := motest.NewFrameControl(ps, nil)
@@ -250,6 +273,12 @@ func BenchmarkTargetPageOut(b *testing.B) { benchPageOut(b, targetPager(b, false
 
 // BenchmarkTargetPageOutSealed: data_return into the sealed store.
 func BenchmarkTargetPageOutSealed(b *testing.B) { benchPageOut(b, targetPager(b, true)) }
+
+// BenchmarkTargetPageOutSealedChaCha: data_return into the store sealed
+// with ChaCha20-Poly1305.
+func BenchmarkTargetPageOutSealedChaCha(b *testing.B) {
+	benchPageOut(b, pagerOver(b, boardSealed(b, store.ChaCha20Poly1305)))
+}
 
 // BenchmarkTargetCopy4K is the reference: a 4 KiB copy between two pages
 // of the Store region.

@@ -31,13 +31,25 @@ func newFile(t testing.TB, pageSize int, pages uint64) *File {
 	return s
 }
 
-func newSealed(t testing.TB, pages int) (*Sealed, *RAM) {
+func newSealed(t testing.TB, c Cipher, pages int) (*Sealed, *RAM) {
 	ram, _ := NewRAM(make([]byte, pages*InnerPageSize(ps)), InnerPageSize(ps))
-	s, err := NewSealedRandomKey(ram)
+	s, err := NewSealedRandomKeyCipher(ram, c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s.Cipher() != c {
+		t.Fatalf("cipher %v, want %v", s.Cipher(), c)
+	}
 	return s, ram
+}
+
+var ciphers = []Cipher{AESGCM, ChaCha20Poly1305}
+
+// forCiphers runs fn for each cipher of Sealed.
+func forCiphers(t *testing.T, fn func(t *testing.T, c Cipher)) {
+	for _, c := range ciphers {
+		t.Run(c.String(), func(t *testing.T) { fn(t, c) })
+	}
 }
 
 // roundTrip checks that every slot reads back what was written, and that
@@ -110,20 +122,27 @@ func TestFileRoundTripAndReopen(t *testing.T) {
 }
 
 func TestSealedRoundTrip(t *testing.T) {
-	s, _ := newSealed(t, 8)
-	roundTrip(t, s)
-	if _, err := NewSealed(s, []byte("short")); err == nil {
-		t.Fatal("bad key accepted")
-	}
+	forCiphers(t, func(t *testing.T, c Cipher) {
+		s, _ := newSealed(t, c, 8)
+		roundTrip(t, s)
+		if _, err := NewSealedCipher(s, c, []byte("short")); err == nil {
+			t.Fatal("bad key accepted")
+		}
+		if _, err := NewSealedCipher(s, Cipher(7), make([]byte, 32)); err == nil {
+			t.Fatal("unknown cipher accepted")
+		}
+	})
 }
 
 func TestSealedStoresNoPlaintext(t *testing.T) {
-	s, ram := newSealed(t, 2)
-	p := bytes.Repeat([]byte("secret!!"), ps/8)
-	s.WritePage(1, p)
-	if bytes.Contains(ram.mem, []byte("secret!!")) {
-		t.Fatal("plaintext reached the inner store")
-	}
+	forCiphers(t, func(t *testing.T, c Cipher) {
+		s, ram := newSealed(t, c, 2)
+		p := bytes.Repeat([]byte("secret!!"), ps/8)
+		s.WritePage(1, p)
+		if bytes.Contains(ram.mem, []byte("secret!!")) {
+			t.Fatal("plaintext reached the inner store")
+		}
+	})
 }
 
 func wantAuth(t *testing.T, s *Sealed, slot uint64, why string) {
@@ -138,60 +157,70 @@ func wantAuth(t *testing.T, s *Sealed, slot uint64, why string) {
 }
 
 func TestSealedFlipOneBitIsAuthError(t *testing.T) {
-	for _, at := range []int{0, NonceSize, NonceSize + 1000, InnerPageSize(ps) - 1} {
-		s, ram := newSealed(t, 4)
-		s.WritePage(2, page(2))
-		ram.mem[2*InnerPageSize(ps)+at] ^= 0x10
-		wantAuth(t, s, 2, "one bit flipped")
-	}
+	forCiphers(t, func(t *testing.T, c Cipher) {
+		for _, at := range []int{0, NonceSize, NonceSize + 1000, InnerPageSize(ps) - 1} {
+			s, ram := newSealed(t, c, 4)
+			s.WritePage(2, page(2))
+			ram.mem[2*InnerPageSize(ps)+at] ^= 0x10
+			wantAuth(t, s, 2, "one bit flipped")
+		}
+	})
 }
 
 func TestSealedSwapTwoPagesIsAuthError(t *testing.T) {
-	s, ram := newSealed(t, 4)
-	s.WritePage(0, page(0))
-	s.WritePage(1, page(1))
-	n := InnerPageSize(ps)
-	a := append([]byte(nil), ram.mem[:n]...)
-	copy(ram.mem[:n], ram.mem[n:2*n])
-	copy(ram.mem[n:2*n], a)
-	wantAuth(t, s, 0, "swapped page")
-	wantAuth(t, s, 1, "swapped page")
+	forCiphers(t, func(t *testing.T, c Cipher) {
+		s, ram := newSealed(t, c, 4)
+		s.WritePage(0, page(0))
+		s.WritePage(1, page(1))
+		n := InnerPageSize(ps)
+		a := append([]byte(nil), ram.mem[:n]...)
+		copy(ram.mem[:n], ram.mem[n:2*n])
+		copy(ram.mem[n:2*n], a)
+		wantAuth(t, s, 0, "swapped page")
+		wantAuth(t, s, 1, "swapped page")
+	})
 }
 
 func TestSealedReplayOlderVersionIsAuthError(t *testing.T) {
-	s, ram := newSealed(t, 4)
-	n := InnerPageSize(ps)
-	s.WritePage(3, page(1))
-	old := append([]byte(nil), ram.mem[3*n:4*n]...)
-	s.WritePage(3, page(2))
-	if s.Version(3) != 2 {
-		t.Fatalf("version %d, want 2", s.Version(3))
-	}
-	copy(ram.mem[3*n:], old)
-	wantAuth(t, s, 3, "replayed page")
+	forCiphers(t, func(t *testing.T, c Cipher) {
+		s, ram := newSealed(t, c, 4)
+		n := InnerPageSize(ps)
+		s.WritePage(3, page(1))
+		old := append([]byte(nil), ram.mem[3*n:4*n]...)
+		s.WritePage(3, page(2))
+		if s.Version(3) != 2 {
+			t.Fatalf("version %d, want 2", s.Version(3))
+		}
+		copy(ram.mem[3*n:], old)
+		wantAuth(t, s, 3, "replayed page")
+	})
 }
 
 func TestSealedUnwrittenSlotIsAuthError(t *testing.T) {
-	s, _ := newSealed(t, 4)
-	wantAuth(t, s, 1, "slot never written")
+	forCiphers(t, func(t *testing.T, c Cipher) {
+		s, _ := newSealed(t, c, 4)
+		wantAuth(t, s, 1, "slot never written")
+	})
 }
 
 func TestSealedFailedWriteNeverReadsOldData(t *testing.T) {
-	ram, _ := NewRAM(make([]byte, 4*InnerPageSize(ps)), InnerPageSize(ps))
-	f := NewFaulty(ram)
-	s, _ := NewSealedRandomKey(f)
-	s.WritePage(0, page(1))
-	s.WritePage(1, page(1))
-	f.FailWrites(1)
-	if err := s.WritePage(0, page(2)); !errors.Is(err, ErrIO) {
-		t.Fatalf("failed write: %v", err)
-	}
-	wantAuth(t, s, 0, "slot whose write failed")
-	f.ShortWrites(1)
-	if err := s.WritePage(1, page(2)); !errors.Is(err, ErrShortWrite) {
-		t.Fatalf("short write: %v", err)
-	}
-	wantAuth(t, s, 1, "slot whose write was short")
+	forCiphers(t, func(t *testing.T, c Cipher) {
+		ram, _ := NewRAM(make([]byte, 4*InnerPageSize(ps)), InnerPageSize(ps))
+		f := NewFaulty(ram)
+		s, _ := NewSealedRandomKeyCipher(f, c)
+		s.WritePage(0, page(1))
+		s.WritePage(1, page(1))
+		f.FailWrites(1)
+		if err := s.WritePage(0, page(2)); !errors.Is(err, ErrIO) {
+			t.Fatalf("failed write: %v", err)
+		}
+		wantAuth(t, s, 0, "slot whose write failed")
+		f.ShortWrites(1)
+		if err := s.WritePage(1, page(2)); !errors.Is(err, ErrShortWrite) {
+			t.Fatalf("short write: %v", err)
+		}
+		wantAuth(t, s, 1, "slot whose write was short")
+	})
 }
 
 func TestFaultyOutcomes(t *testing.T) {
@@ -247,10 +276,11 @@ func TestFaultyOutcomes(t *testing.T) {
 
 func TestReadWriteAllocateNothing(t *testing.T) {
 	ram, _ := NewRAM(make([]byte, 4*ps), ps)
-	sealed, _ := newSealed(t, 4)
+	sealed, _ := newSealed(t, AESGCM, 4)
+	chacha, _ := newSealed(t, ChaCha20Poly1305, 4)
 	file := newFile(t, ps, 4)
 	p := page(1)
-	for _, s := range []Store{ram, sealed, file, NewFaulty(ram)} {
+	for _, s := range []Store{ram, sealed, chacha, file, NewFaulty(ram)} {
 		if n := testing.AllocsPerRun(100, func() {
 			if s.WritePage(1, p) != nil || s.ReadPage(1, p) != nil {
 				t.Fatal("round trip failed")
@@ -292,7 +322,7 @@ func FuzzSealedSlot(f *testing.F) {
 	f.Fuzz(func(t *testing.T, at uint16, xor byte, over []byte) {
 		const small = 512
 		ram, _ := NewRAM(make([]byte, 2*InnerPageSize(small)), InnerPageSize(small))
-		s, _ := NewSealed(ram, make([]byte, 16))
+		s, _ := NewSealedCipher(ram, ciphers[int(xor)%len(ciphers)], make([]byte, 32))
 		want := bytes.Repeat([]byte{0xa5}, small)
 		s.WritePage(0, want)
 		s.WritePage(1, want)
