@@ -316,19 +316,31 @@ func (p *Pager) do(j job) {
 // or with data_error if a read fails.
 func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
 	if !desired.Valid() {
-		if k, err := o.enter(seqno, ctl); err == nil {
-			k.seq.Leave(seqno)
-		} else {
-			return err
-		}
-		return mo.KernInvalidArgument
+		return o.refuse(seqno, ctl)
 	}
-	k, err := o.begin(seqno, ctl, offset, length)
+	return o.start(seqno, job{kind: jobRequest, o: o, ctl: ctl, offset: offset, length: length})
+}
+
+// refuse takes and leaves the turn of a call with a malformed argument and
+// refuses it with KernInvalidArgument, or with the error of a control the
+// object does not know.
+func (o *Object) refuse(seqno mo.Seqno, ctl mo.Control) error {
+	if err := o.acknowledge(seqno, ctl); err != nil {
+		return err
+	}
+	return mo.KernInvalidArgument
+}
+
+// start begins the answer to a data request or synchronize and does it
+// now, or queues it for the workers of an asynchronous pager.
+func (o *Object) start(seqno mo.Seqno, j job) error {
+	k, err := o.begin(seqno, j.ctl, j.offset, j.length)
 	if err != nil {
 		return err
 	}
-	if !o.p.queue(job{kind: jobRequest, o: o, k: k, ctl: ctl, offset: offset, length: length}) {
-		o.serve(k, ctl, offset, length)
+	j.k = k
+	if !o.p.queue(j) {
+		o.p.do(j)
 	}
 	return nil
 }
@@ -544,21 +556,9 @@ func (o *Object) pageOut(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data 
 // synchronize_completed is sent.
 func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, flags mo.SyncFlags) error {
 	if !flags.Valid() {
-		if k, err := o.enter(seqno, ctl); err == nil {
-			k.seq.Leave(seqno)
-		} else {
-			return err
-		}
-		return mo.KernInvalidArgument
+		return o.refuse(seqno, ctl)
 	}
-	k, err := o.begin(seqno, ctl, offset, length)
-	if err != nil {
-		return err
-	}
-	if !o.p.queue(job{kind: jobSync, o: o, k: k, ctl: ctl, offset: offset, length: length}) {
-		o.sync(k, ctl, offset, length)
-	}
-	return nil
+	return o.start(seqno, job{kind: jobSync, o: o, ctl: ctl, offset: offset, length: length})
 }
 
 func (o *Object) sync(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Size) {
