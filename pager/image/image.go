@@ -365,12 +365,7 @@ func (o *Object) flushOthers(self *kernel, offset mo.Offset, length mo.Size, all
 // DataRequest implements mo.Object.
 func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
 	if !desired.Valid() {
-		k, err := o.enter(seqno, ctl)
-		if err != nil {
-			return err
-		}
-		k.seq.Leave(seqno)
-		return mo.KernInvalidArgument
+		return o.refuse(seqno, ctl)
 	}
 	k, err := o.begin(seqno, ctl, offset, length)
 	if err != nil {
@@ -521,12 +516,7 @@ func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, da
 // so the range is as stable as its stores; answered at once.
 func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, flags mo.SyncFlags) error {
 	if !flags.Valid() {
-		k, err := o.enter(seqno, ctl)
-		if err != nil {
-			return err
-		}
-		k.seq.Leave(seqno)
-		return mo.KernInvalidArgument
+		return o.refuse(seqno, ctl)
 	}
 	k, err := o.begin(seqno, ctl, offset, length)
 	if err != nil {
@@ -589,6 +579,16 @@ func (o *Object) Destroy(reason error) error {
 		c.Destroy(reason)
 	}
 	return nil
+}
+
+// refuse takes and leaves the turn of a call with a malformed argument and
+// refuses it with KernInvalidArgument, or with the error of a control the
+// object does not know.
+func (o *Object) refuse(seqno mo.Seqno, ctl mo.Control) error {
+	if err := o.acknowledge(seqno, ctl); err != nil {
+		return err
+	}
+	return mo.KernInvalidArgument
 }
 
 // acknowledge takes and leaves the turn of a reply call this pager did not
