@@ -491,6 +491,10 @@ func (c *Card) transferLocked(op string, write bool, lba uint64, p []byte) error
 		limit, ready = c.t.Write, presBWEN
 	}
 	const chunk = watermarkWords * 4
+	port, _ := r.(WordPort)
+	if len(p) > 0 && !aligned(p) {
+		port = nil
+	}
 	for off := 0; off < len(p); off += chunk {
 		if st := c.waitData(ready, limit); st != 0 {
 			c.resetLines()
@@ -498,11 +502,16 @@ func (c *Card) transferLocked(op string, write bool, lba uint64, p []byte) error
 				Detail: dataDetail(st, write)}
 		}
 		b := p[off : off+chunk]
-		if write {
+		switch {
+		case port != nil && write:
+			port.WriteWords(regDataPort, b)
+		case port != nil:
+			port.ReadWords(regDataPort, b)
+		case write:
 			for i := 0; i < chunk; i += 4 {
 				r.Write(regDataPort, binary.LittleEndian.Uint32(b[i:]))
 			}
-		} else {
+		default:
 			for i := 0; i < chunk; i += 4 {
 				binary.LittleEndian.PutUint32(b[i:], r.Read(regDataPort))
 			}

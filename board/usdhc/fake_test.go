@@ -357,3 +357,24 @@ func (f *fake) endTransfer() {
 }
 
 func (f *fake) String() string { return fmt.Sprintf("fake card: commands %v", f.cmds) }
+
+// wordFake is the model with a WordPort, counting the runs it moved.
+type wordFake struct {
+	*fake
+	runs int
+}
+
+func (w *wordFake) ReadWords(off uint32, p []byte) {
+	w.runs++
+	for i := 0; i < len(p); i += 4 {
+		v := w.Read(off)
+		p[i], p[i+1], p[i+2], p[i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	}
+}
+
+func (w *wordFake) WriteWords(off uint32, p []byte) {
+	w.runs++
+	for i := 0; i < len(p); i += 4 {
+		w.Write(off, uint32(p[i])|uint32(p[i+1])<<8|uint32(p[i+2])<<16|uint32(p[i+3])<<24)
+	}
+}

@@ -34,6 +34,26 @@ func (m MMIO) Write(off uint32, v uint32) {
 	atomic.StoreUint32((*uint32)(unsafe.Add(nil, uintptr(uint32(m)+off))), v)
 }
 
+// defined in mmio_arm.s
+func readWords(port uint32, p unsafe.Pointer, n int)
+func writeWords(port uint32, p unsafe.Pointer, n int)
+
+// ReadWords implements WordPort: a load loop in assembly. p must be
+// word aligned (the caller falls back to Read otherwise) and its length
+// a multiple of 4; the words are stored as loaded, little endian.
+func (m MMIO) ReadWords(off uint32, p []byte) {
+	if len(p) >= 4 {
+		readWords(uint32(m)+off, unsafe.Pointer(&p[0]), len(p)/4)
+	}
+}
+
+// WriteWords implements WordPort: a store loop in assembly.
+func (m MMIO) WriteWords(off uint32, p []byte) {
+	if len(p) >= 4 {
+		writeWords(uint32(m)+off, unsafe.Pointer(&p[0]), len(p)/4)
+	}
+}
+
 // EnableClock ungates the clock of the controller at base (USDHC1 or
 // USDHC2) in CCM_CCGR6: on in all modes (0b11).
 func EnableClock(base uint32) {

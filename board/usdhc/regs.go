@@ -9,6 +9,15 @@ type Regs interface {
 	Write(off uint32, v uint32)
 }
 
+// WordPort is implemented by a register file that moves a run of words
+// through one register faster than Read and Write one at a time (MMIO:
+// a load or store loop in assembly). The words are little endian in p,
+// whose length is a multiple of 4 and whose first byte is word aligned.
+type WordPort interface {
+	ReadWords(off uint32, p []byte)
+	WriteWords(off uint32, p []byte)
+}
+
 // Register offsets (IMX6ULRM 58.8, "uSDHC Memory Map/Register Definition").
 const (
 	regBlkAtt     = 0x04 // BLK_ATT: block count [31:16], block size [12:0]

@@ -310,3 +310,32 @@ func TestCSDCapacity(t *testing.T) {
 		t.Error("an empty version 1 CSD accepted")
 	}
 }
+
+// TestWordPort: a register file with a WordPort moves the data in runs of
+// one watermark; a buffer that is not word aligned goes word by word.
+func TestWordPort(t *testing.T) {
+	w := &wordFake{fake: newFake(fakeBlocks)}
+	c, err := Init(w, Config{Timeouts: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pattern(8*BlockSize, 4)
+	if err := c.WriteBlocks(40, p); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(p))
+	if err := c.ReadBlocks(40, got); err != nil || !bytes.Equal(got, p) {
+		t.Fatalf("read back: %v", err)
+	}
+	if want := 2 * len(p) / (watermarkWords * 4); w.runs != want {
+		t.Errorf("%d runs, want %d", w.runs, want)
+	}
+	w.runs = 0
+	odd := make([]byte, len(p)+1)[1:]
+	if err := c.ReadBlocks(40, odd); err != nil || !bytes.Equal(odd, p) {
+		t.Fatalf("unaligned read back: %v", err)
+	}
+	if w.runs != 0 {
+		t.Errorf("%d runs through the word port for an unaligned buffer", w.runs)
+	}
+}
