@@ -50,7 +50,9 @@
 // wired, pa in the first range of Config.Phys), EnterPage (the same with
 // the protection, memory type and flags checked and encoded once, as a
 // PageAttr from NewPageAttr: the handler's way to enter a page), Upgrade,
-// and Remove of one page from a table that keeps other mappings. Every
+// Remove of one page from a table that keeps other mappings, and Reclaim
+// (the page-replacement clock's IsModified, ClearReferenced and, for an
+// idle clean page, Remove, in one walk) of such a page. Every
 // other case, errors included, goes through the general code, so results
 // and errors are the same either way (the host tests compare them). A
 // fast path checks busy but does not set it: it makes no call before its
@@ -102,7 +104,7 @@
 // while another is in progress on the same Pmap returns ErrBusy (or does
 // nothing). pmap methods must not be called from other interrupt
 // handlers. Enter, EnterPage, NewPageAttr, Remove, Protect, Upgrade,
-// Lookup, Extract, the Is/Clear methods, SetWired and the fault decoders
+// Reclaim, Lookup, Extract, the Is/Clear methods, SetWired and the fault decoders
 // allocate nothing (tests check it); TableAllocator and MMU implementations must not
 // allocate either. New, Destroy and CheckInvariants may.
 //

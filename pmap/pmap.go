@@ -845,6 +845,88 @@ func (p *Pmap) setBits(s *slot, i, va uint32, set, clr uint32) {
 	m.ISB()
 }
 
+// Harvested says what Reclaim found and did.
+type Harvested uint8
+
+const (
+	HarvestMapped     Harvested = 1 << iota // a mapping was there
+	HarvestModified                         // it was modified
+	HarvestReferenced                       // it was referenced; the reference is cleared
+	HarvestRemoved                          // it was removed
+)
+
+// Reclaim is the page-replacement clock's look at the mapping at va, in
+// one table walk: it reports whether the mapping is modified and
+// referenced, clears its reference (as ClearReferenced: a wired page
+// stays referenced), and, if drop is set and the mapping was neither
+// modified nor referenced nor wired, removes it (as Remove of its page).
+// Nothing mapped at va: 0. It is IsModified, ClearReferenced and, for an
+// idle clean page, Remove, with one walk instead of four.
+//
+// Reclaim needs no stack check of its own (go:nosplit): its frame is
+// small and what it calls checks its own.
+//
+//go:nosplit
+func (p *Pmap) Reclaim(va uint32, drop bool) Harvested {
+	// A small page in a table that keeps other mappings, eviction's
+	// case; any other goes through the general methods.
+	if off := va - p.base; off < p.size && !p.busy {
+		s := &p.slots[off>>20]
+		i := va >> 12 & 0xff
+		if t := s.hw; t != nil && t[i]&2 != 0 && s.n > 1 {
+			e, sw := t[i], s.sw[i]
+			modified := Harvested(sw & swModified) // swModified is HarvestModified
+			if e&pteAP0 != 0 {
+				if sw&swWired == 0 {
+					t[i] = e &^ pteAP0
+					p.syncChange(s.pa+i*4, va&^0xfff)
+				}
+				return HarvestMapped | HarvestReferenced | modified
+			}
+			if drop && sw&(swModified|swWired) == 0 {
+				t[i] = 0
+				s.sw[i] = 0
+				s.n--
+				p.syncReplace(s.pa+i*4, va&^0xfff)
+				return HarvestMapped | HarvestRemoved
+			}
+			return HarvestMapped | modified
+		}
+	}
+	return p.reclaim(va, drop)
+}
+
+// reclaim is Reclaim for every case.
+func (p *Pmap) reclaim(va uint32, drop bool) Harvested {
+	s, i, ok := p.entry(va)
+	if !ok || p.busy {
+		return 0
+	}
+	e, sw := s.hw[i], s.sw[i]
+	h := HarvestMapped
+	if sw&swModified != 0 {
+		h |= HarvestModified
+	}
+	if e&pteAP0 != 0 {
+		p.ClearReferenced(va)
+		return h | HarvestReferenced
+	}
+	if drop && sw&(swModified|swWired) == 0 {
+		start, end := va&^0xfff, va&^0xfff+4096
+		if e&3 == 1 {
+			start, end = va&^0xffff, va&^0xffff+64<<10
+		}
+		if p.Remove(start, end) == nil {
+			h |= HarvestRemoved
+		}
+	}
+	return h
+}
+
+// Reclaim's fast path turns the modified bit of the software state into
+// HarvestModified by position; this fails to compile if either moves.
+var _ = [1]struct{}{}[uint32(swModified)^uint32(HarvestModified)]
+
 // SetWired changes the wiring of the mapping at va (Mach
 // pmap_change_wiring). Wiring makes the page accessed and, if writable,
 // read-write and modified.

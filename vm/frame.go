@@ -144,16 +144,15 @@ func (p *pool) alloc(obj uint16, index uint32, flags uint16) int {
 }
 
 // release takes frame i out of the hash and puts it on the free list.
+// Preconditions: frame i is tabled (its hash chain holds it).
 func (p *pool) release(i int) {
 	f := &p.frames[i]
-	b := p.bucket(f.obj, f.index)
-	for link := b; *link != 0; link = &p.frames[*link-1].next {
-		if int(*link-1) == i {
-			*link = f.next
-			break
-		}
+	link := p.bucket(f.obj, f.index)
+	for *link != uint32(i+1) {
+		link = &p.frames[*link-1].next
 	}
-	*f = frame{flags: pgFree, next: p.free}
+	*link = f.next
+	f.next, f.index, f.obj, f.flags, f.lock, f.wire = p.free, 0, 0, pgFree, 0, 0
 	p.free = uint32(i + 1)
 	p.nfree++
 }

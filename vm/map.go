@@ -31,12 +31,14 @@ type mapEntry struct {
 	region      *Region
 }
 
-// vaOfIndex is vaOf for the page index of o, with 32-bit arithmetic.
+// vaOfIndex is vaOf for the page index of o, with 32-bit arithmetic (the
+// shift masked to 5 bits, which spares ARM the test for shifts of 32 and
+// more).
 func (e *mapEntry) vaOfIndex(o *object, index uint32, shift uint) (uint32, bool) {
-	if e.obj != o || index-e.first >= e.size>>shift {
+	if e.obj != o || index-e.first >= e.size>>(shift&31) {
 		return 0, false
 	}
-	return e.start + (index-e.first)<<shift, true
+	return e.start + (index-e.first)<<(shift&31), true
 }
 
 // indexOf returns the page index in e's object of the page holding va,
