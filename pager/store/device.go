@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // BlockDevice is a device of fixed-size blocks, such as an SD card
@@ -20,11 +21,13 @@ type BlockDevice interface {
 }
 
 // Device is a store on a range of a BlockDevice's blocks: slot i is the
-// PageSize()/BlockSize() blocks from First + i*PageSize()/BlockSize(),
-// moved with one device call (for an SD card, one multiple-block
-// command). It keeps no header: what the blocks held before is not
-// read, and a slot never written reads as whatever the device holds
-// there (a pager reads only slots it wrote).
+// n = ceil(PageSize()/BlockSize()) blocks from first + i*n, moved with one
+// device call (for an SD card, one multiple-block command). A page size
+// that is not a multiple of the block size (a Sealed store's inner slot,
+// 4 KiB + Overhead) goes through a scratch slot of whole blocks, the
+// tail written as zeros. It keeps no header: what the blocks held before
+// is not read, and a slot never written reads as whatever the device
+// holds there (a pager reads only slots it wrote).
 //
 // The store interface moves one page per call, so neighbouring slots are
 // not merged into one transfer; the default pager's clustering keeps an
@@ -47,28 +50,31 @@ type BlockDevice interface {
 // Device is therefore not mo.FaultSafe, and vm calls it from its call
 // workers. ReadPage and WritePage allocate nothing but error values.
 //
-// Device adds no lock of its own: calls go straight to the device, which
-// must be safe for concurrent use (usdhc.Card is).
+// Pages of whole blocks go straight to the device, which must be safe
+// for concurrent use (usdhc.Card is); other page sizes serialise on the
+// scratch slot's mutex, a leaf held across one device call.
 type Device struct {
 	dev   BlockDevice
 	first uint64
-	per   uint64 // blocks per page
+	per   uint64 // blocks per slot
 	ps    int
 	pages uint64
+
+	mu      sync.Mutex
+	scratch []byte // protected by mu: one slot of whole blocks, nil when ps is whole blocks
 }
 
 var _ Store = (*Device)(nil)
 
 // NewDevice makes a store of pages slots of pageSize bytes on dev's blocks
-// from first; pages 0 takes every whole page to the end of the device.
-// pageSize must be a positive multiple of the device's block size, and
-// the slots must fit on the device.
+// from first; pages 0 takes every slot to the end of the device. The
+// slots must fit on the device.
 func NewDevice(dev BlockDevice, first uint64, pages uint64, pageSize int) (*Device, error) {
 	bs := dev.BlockSize()
-	if bs <= 0 || pageSize <= 0 || pageSize%bs != 0 {
-		return nil, fmt.Errorf("%w: page size %d is not a multiple of the block size %d", ErrRange, pageSize, bs)
+	if bs <= 0 || pageSize <= 0 || pageSize > MaxPageSize {
+		return nil, fmt.Errorf("%w: page size %d, block size %d", ErrRange, pageSize, bs)
 	}
-	per := uint64(pageSize / bs)
+	per := uint64((pageSize + bs - 1) / bs)
 	blocks := dev.Blocks()
 	if first > blocks {
 		return nil, fmt.Errorf("%w: first block %d beyond the device's %d", ErrRange, first, blocks)
@@ -80,7 +86,11 @@ func NewDevice(dev BlockDevice, first uint64, pages uint64, pageSize int) (*Devi
 	if pages == 0 || pages > fit {
 		return nil, fmt.Errorf("%w: %d pages of %d bytes from block %d do not fit in %d blocks", ErrRange, pages, pageSize, first, blocks)
 	}
-	return &Device{dev: dev, first: first, per: per, ps: pageSize, pages: pages}, nil
+	d := &Device{dev: dev, first: first, per: per, ps: pageSize, pages: pages}
+	if pageSize%bs != 0 {
+		d.scratch = make([]byte, int(per)*bs)
+	}
+	return d, nil
 }
 
 // PageSize implements Store.
@@ -94,7 +104,16 @@ func (d *Device) ReadPage(slot uint64, p []byte) error {
 	if err := check(slot, d.pages, p, d.ps); err != nil {
 		return err
 	}
-	if err := d.dev.ReadBlocks(d.first+slot*d.per, p); err != nil {
+	var err error
+	if d.scratch == nil {
+		err = d.dev.ReadBlocks(d.first+slot*d.per, p)
+	} else {
+		d.mu.Lock()
+		err = d.dev.ReadBlocks(d.first+slot*d.per, d.scratch)
+		copy(p, d.scratch)
+		d.mu.Unlock()
+	}
+	if err != nil {
 		clear(p)
 		return deviceError(err)
 	}
@@ -106,7 +125,17 @@ func (d *Device) WritePage(slot uint64, p []byte) error {
 	if err := check(slot, d.pages, p, d.ps); err != nil {
 		return err
 	}
-	if err := d.dev.WriteBlocks(d.first+slot*d.per, p); err != nil {
+	var err error
+	if d.scratch == nil {
+		err = d.dev.WriteBlocks(d.first+slot*d.per, p)
+	} else {
+		d.mu.Lock()
+		n := copy(d.scratch, p)
+		clear(d.scratch[n:])
+		err = d.dev.WriteBlocks(d.first+slot*d.per, d.scratch)
+		d.mu.Unlock()
+	}
+	if err != nil {
 		return deviceError(err)
 	}
 	return nil

@@ -58,7 +58,7 @@ func TestNewDeviceChecksTheRange(t *testing.T) {
 	for _, c := range []struct {
 		first, pages uint64
 		ps           int
-	}{{0, 13, ps}, {100, 1, ps}, {101, 0, ps}, {93, 1, ps}, {0, 1, 1000}, {0, 1, 0}, {96, 0, ps}} {
+	}{{0, 13, ps}, {100, 1, ps}, {101, 0, ps}, {93, 1, ps}, {0, 1, 0}, {0, 1, -1}, {96, 0, ps}, {0, 1, MaxPageSize + 1}} {
 		if _, err := NewDevice(dev, c.first, c.pages, c.ps); !errors.Is(err, ErrRange) {
 			t.Errorf("first %d pages %d page size %d: %v", c.first, c.pages, c.ps, err)
 		}
@@ -113,3 +113,52 @@ func TestDeviceAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations", n)
 	}
 }
+
+// TestDeviceSealedSlots: a page size that is not whole blocks (a sealed
+// store's inner slot) takes whole blocks per slot, its tail zeros; the
+// sealed store over it round-trips and detects a flipped bit on the
+// device.
+func TestDeviceSealedSlots(t *testing.T) {
+	dev := MemDevice(make([]byte, 90*MemBlockSize))
+	for i := range dev {
+		dev[i] = 0xee
+	}
+	inner, err := NewDevice(dev, 0, 0, InnerPageSize(ps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inner.Pages() != 10 { // 9 blocks a slot
+		t.Fatalf("%d slots of %d bytes in 90 blocks, want 10", inner.Pages(), InnerPageSize(ps))
+	}
+	forCiphers(t, func(t *testing.T, c Cipher) {
+		s, err := NewSealedRandomKeyCipher(inner, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := uint64(0); i < s.Pages(); i++ {
+			if err := s.WritePage(i, page(byte(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := make([]byte, ps)
+		for i := uint64(0); i < s.Pages(); i++ {
+			if err := s.ReadPage(i, got); err != nil || !bytes.Equal(got, page(byte(i))) {
+				t.Fatalf("slot %d: %v", i, err)
+			}
+		}
+		tail := dev[(9*3)*MemBlockSize+InnerPageSize(ps) : 9*4*MemBlockSize]
+		if !bytes.Equal(tail, make([]byte, len(tail))) {
+			t.Fatal("the tail of slot 3's last block is not zeros")
+		}
+		dev[9*5*MemBlockSize+100] ^= 1
+		wantAuth(t, s, 5, "a bit flipped on the device")
+	})
+	if n := testing.AllocsPerRun(50, func() {
+		inner.WritePage(1, make4124[:])
+		inner.ReadPage(1, make4124[:])
+	}); n != 0 {
+		t.Fatalf("%v allocations through the scratch slot", n)
+	}
+}
+
+var make4124 [4096 + Overhead]byte
