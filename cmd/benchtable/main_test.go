@@ -13,6 +13,8 @@ pkg: github.com/tamach/tamach/vm
 BenchmarkTargetResidentFault 	  300000	       402.0 ns/op
 BenchmarkTargetResidentFault: target_test.go:20: 300 faults
 BenchmarkTargetCopy4K        	 1000000	       690 ns/op
+BenchmarkTargetZeroFillFault 	  300000	       860.0 ns/op
+BenchmarkTargetClear4K       	 1000000	       550 ns/op
 PASS
 pkg: github.com/tamach/tamach/pmap
 BenchmarkTargetEnter-2 	 1000000	       186.5 ns/op
@@ -47,12 +49,14 @@ func TestTable(t *testing.T) {
 	}
 	var out bytes.Buffer
 	Write(&out, rows)
-	want := `| operation | where | tamach | reference: 4 KiB copy | ratio |
-| --- | --- | ---: | ---: | ---: |
-| vm ResidentFault | QEMU | 402 instr | 690 instr | 0.58 |
-| pmap Enter | QEMU | 186 instr | 700 instr | 0.27 |
-| vm ResidentFault | host | 120 ns | 200 ns | 0.60 |
-| defaultpager PageIn/ram | host | 400 ns | 200 ns | 2.00 |
+	want := `| operation | where | tamach | reference: 4 KiB copy | ratio | budget (instructions) |
+| --- | --- | ---: | ---: | ---: | --- |
+| vm ResidentFault | QEMU | 402 instr | 690 instr | 0.58 | <= 700: met; goal <= 400: over |
+| vm ZeroFillFault | QEMU | 860 instr | 690 instr | 1.25 | <= Clear4K + 350 = 900: met |
+| vm Clear4K | QEMU | 550 instr | 690 instr | 0.80 |  |
+| pmap Enter | QEMU | 186 instr | 700 instr | 0.27 |  |
+| vm ResidentFault | host | 120 ns | 200 ns | 0.60 |  |
+| defaultpager PageIn/ram | host | 400 ns | 200 ns | 2.00 |  |
 `
 	if out.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", out.String(), want)
@@ -62,6 +66,13 @@ func TestTable(t *testing.T) {
 func TestRunWithoutTargetCopyIsAnError(t *testing.T) {
 	res, _ := Parse(strings.NewReader("pkg: x/vm\nBenchmarkTargetZeroFillFault 10 900 ns/op\n"))
 	if _, err := Rows(res, true); err == nil || !strings.Contains(err.Error(), "no BenchmarkTargetCopy4K") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestBudgetWithoutReferenceIsAnError(t *testing.T) {
+	res, _ := Parse(strings.NewReader("pkg: x/vm\nBenchmarkTargetZeroFillFault 10 900 ns/op\nBenchmarkTargetCopy4K 10 690 ns/op\n"))
+	if _, err := Rows(res, true); err == nil || !strings.Contains(err.Error(), "no BenchmarkTargetClear4K") {
 		t.Errorf("err = %v", err)
 	}
 }
