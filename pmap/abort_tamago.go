@@ -84,7 +84,11 @@ func handleException(off int) {
 		return
 	}
 	f.Status = fsr
-	onG0 := !canYield(sp, g0)
+	// The interrupted context's g: R10 in the exception frame (the g
+	// register in Go code and the runtime's assembly).
+	gp := *(*uint32)(physPtr(sp - frameWords*4 + 10*4))
+	f.G = uintptr(gp)
+	onG0 := !canYield(sp, gp, g0)
 	d := abortHook.d
 	if d.h != nil && fs != FSAsyncExternal && fs != FSAsyncParity {
 		switch d.h.HandleFault(f, onG0) {
@@ -103,12 +107,12 @@ func handleException(off int) {
 	reportAndExit(f, (*[frameWords]uint32)(physPtr(sp-frameWords*4)), sp)
 }
 
-// canYield reports whether the interrupted context, whose SP_usr is s,
-// is a goroutine other than g0 (R10, the g register in Go code and in
-// the runtime's assembly, saved in the exception frame) with room on its
-// stack for runtime.asyncPreempt below the exception frame.
-func canYield(s, g0 uint32) bool {
-	gp := *(*uint32)(physPtr(s - frameWords*4 + 10*4))
+// canYield reports whether the interrupted context, whose SP_usr is s
+// and whose g is gp (R10, the g register in Go code and in the runtime's
+// assembly, saved in the exception frame), is a goroutine other than g0
+// with room on its stack for runtime.asyncPreempt below the exception
+// frame.
+func canYield(s, gp, g0 uint32) bool {
 	if gp == 0 || gp == g0 {
 		return false
 	}

@@ -76,13 +76,14 @@
 // address, access (read, write, execute), kind (translation, access flag,
 // domain, permission, alignment, external, ...), level, raw status; they
 // are plain Go and allocate nothing. The abort hook (tamago builds only)
-// reads the fault registers (DataFault, PrefetchFault) and calls
-// Dispatcher.Dispatch, which hands the fault to the one registered
-// FaultHandler (vm) and returns its Resolution. Retry returns from the
-// exception and the instruction runs again; Yield redirects the return
-// through the fault-yield trampoline (YieldOnReturn: the goroutine yields
-// through runtime.asyncPreempt and retries when rescheduled); Unhandled
-// ends in the fault report (WriteReport). A fault taken on g0, or in a
+// reads the fault registers (DataFault, PrefetchFault) and the faulting
+// goroutine's g (Fault.G, which CurrentG matches from inside that
+// goroutine), and calls Dispatcher.Dispatch, which hands the fault to the
+// one registered FaultHandler (vm) and returns its Resolution. Retry
+// returns from the exception and the instruction runs again; Yield
+// redirects the return through the fault-yield trampoline (YieldOnReturn:
+// the goroutine yields through runtime.asyncPreempt and retries when
+// rescheduled); Unhandled ends in the fault report (WriteReport). A fault taken on g0, or in a
 // goroutine without stack room to yield, cannot yield: Dispatch turns
 // Yield into Unhandled there, so a handler serves such faults
 // synchronously or lets them be reported.

@@ -127,6 +127,10 @@ type Fault struct {
 	Kind   FaultKind
 	Level  uint8  // translation table level, 1 or 2; 0 when not applicable
 	Status uint32 // raw DFSR or IFSR
+	// G identifies the goroutine that took the fault, as CurrentG does
+	// for the calling goroutine; 0 when unknown. The abort hook sets it
+	// (the interrupted context's g); the decoders leave it 0.
+	G uintptr
 }
 
 // FS returns the 5-bit fault status code.

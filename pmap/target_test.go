@@ -297,3 +297,39 @@ func TestTargetPrefetchAbortsReachTheHandler(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetFaultNamesItsGoroutine: the abort hook tells the handler which
+// goroutine took the fault (Fault.G), as CurrentG names it from inside
+// that goroutine; two goroutines have different names.
+func TestTargetFaultNamesItsGoroutine(t *testing.T) {
+	e := newTargetEnv(t)
+	rec := &recorder{p: e.p}
+	e.d.Register(rec)
+	va := targetWindow + 3<<12 // nothing mapped there
+	type seen struct{ self, fault uintptr }
+	got := make(chan seen)
+	hold := make(chan struct{}) // both goroutines live until the end: a g is reused once free
+	defer close(hold)
+	fault := func() {
+		before := rec.faults
+		probeLoad(va)
+		if rec.faults != before+1 {
+			got <- seen{}
+		} else {
+			got <- seen{CurrentG(), rec.last.G}
+		}
+		<-hold
+	}
+	go fault()
+	a := <-got
+	go fault()
+	b := <-got
+	for _, s := range []seen{a, b} {
+		if s.self == 0 || s.fault != s.self {
+			t.Fatalf("fault taken by goroutine %#x named %#x", s.self, s.fault)
+		}
+	}
+	if a.self == b.self {
+		t.Fatalf("two goroutines both named %#x", a.self)
+	}
+}

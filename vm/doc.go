@@ -34,7 +34,9 @@
 //   - Calls on one object are numbered from 0 (init or create) without gap;
 //     terminate is the last, and no call follows it.
 //   - The fault handler makes a pager call only when no other call on the
-//     object is under way, so a pager's mo.Sequencer never waits on g0.
+//     object is under way, so a pager's mo.Sequencer never waits on g0;
+//     the one exception is a call for the pager's own access from inside
+//     a call worker's call, made by another worker (below).
 //
 // # Lock order
 //
@@ -80,9 +82,23 @@
 // accesses retry about a million times (a chain of nested faults deeper
 // than the pool, whose workers wait for each other), the fault is
 // Unhandled with ReasonNoCallWorker instead of waiting forever; on g0 it
-// is Unhandled at once. Not detected: such a pager touching a missing page of its own
-// object in data_request, which waits for a call on the object after the
-// one under way, as any other access to that page does.
+// is Unhandled at once.
+//
+// Such a pager may also touch its own object's memory in data_request.
+// The abort hook names the faulting goroutine (pmap.Fault.G), and each
+// worker knows its own (pmap.CurrentG) and the object of its call, so
+// the handler tells the pager's own access from any other: for it alone
+// a call on the object is made while the worker's call is under way
+// (another worker makes it; the protocol lets a kernel call one object
+// from several goroutines), so a pager that takes concurrent calls, or
+// leaves its mo.Sequencer turn before touching, is served. An access that
+// can only wait for the call it is made from (the page the pager was
+// asked for, or another page whose call waits behind its own in a pager
+// that serves one call at a time) waits while its object's calls make no
+// progress for about a million retries, then is Unhandled with
+// ReasonSelfDeadlock, the report naming its address; a page the pager
+// answers meanwhile from another goroutine ends the wait before. Other
+// goroutines' accesses to those pages wait as before, unreported.
 //
 // Anonymous memory (Allocate: an object of the default pager) is
 // zero-filled by the kernel, without a data_request, for every page that

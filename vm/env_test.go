@@ -19,6 +19,9 @@ type testEnv struct {
 	fm  *pmap.FakeMem
 	mmu *pmap.RecordingMMU
 	w   pmap.Walker
+	// faultG: access says which goroutine took the fault (pmap.Fault.G),
+	// as the abort hook does on the target.
+	faultG bool
 }
 
 const (
@@ -105,6 +108,9 @@ func (e *testEnv) access(va uint32, p []byte, acc pmap.Access) error {
 			return nil
 		}
 		e.k.mu.Unlock()
+		if e.faultG {
+			f.G = pmap.CurrentG()
+		}
 		switch e.k.HandleFault(&f, false) {
 		case pmap.Retry:
 		case pmap.Yield:

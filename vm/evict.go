@@ -252,10 +252,10 @@ func (k *Kernel) refusedPageOutLocked(f *frame) {
 func (k *Kernel) Pageout(stop <-chan struct{}) {
 	var served sync.WaitGroup
 	served.Add(callWorkers)
-	for range callWorkers {
+	for w := range k.workers {
 		go func() {
 			defer served.Done()
-			k.serveCalls()
+			k.serveCalls(&k.workers[w])
 		}()
 	}
 	defer served.Wait()

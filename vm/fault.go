@@ -206,9 +206,13 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 			}
 		}
 	}
+	// The pager's own access, made inside a call a call worker makes on
+	// o (it touches its object's memory in data_request): it may need a
+	// call on o while that one is under way.
+	own := !o.inline && f.G != 0 && o.calls.Load() != 0 && k.inCallOnLocked(f.G, o)
 	var req request
 	zeroFills := k.stats.ZeroFills
-	i, st := k.pageLocked(o, index, acc|mo.ProtRead, &req, true)
+	i, st := k.pageLocked(o, index, acc|mo.ProtRead, &req, !own)
 	if st == stCall && !o.inline {
 		// Not a fault-safe pager: its calls are made by a call worker,
 		// and the access waits for the answer. With every worker busy
@@ -252,6 +256,9 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 	switch st {
 	case stOK:
 	case stWait:
+		if own && !k.ownWaitLocked(o) {
+			return pmap.Unhandled, ReasonSelfDeadlock, wake
+		}
 		return pmap.Yield, ReasonCannotWait, wake
 	case stNoMemory:
 		if waitable, kept := k.freeableLocked(); onG0 || !waitable {
@@ -289,4 +296,35 @@ func (k *Kernel) freeableLocked() (waitable, kept bool) {
 		kept = true
 	}
 	return false, kept
+}
+
+// inCallOnLocked reports whether the goroutine g (pmap.Fault.G) is a
+// call worker inside a call on o.
+// Preconditions: k.mu is held.
+func (k *Kernel) inCallOnLocked(g uintptr, o *object) bool {
+	for w := range k.workers {
+		if k.workers[w].g.Load() == g {
+			return k.workers[w].obj.Load() == uint32(o.id)
+		}
+	}
+	return false
+}
+
+// ownWaitLocked counts a wait of the pager's own access (inCallOnLocked)
+// for a page of its object and reports whether it may go on waiting: it
+// may until such accesses have retried k.callWaitLimit times with no call
+// worker's call on o returning meanwhile. The pager then waits, inside its
+// call, for what waits for that call: the page it was asked for, or
+// another page of its object whose call cannot proceed while its own is
+// under way (a pager that serves its calls one at a time, or holds its
+// mo.Sequencer turn across the access). The access is reported
+// (ReasonSelfDeadlock) instead of waiting forever. (A page the pager
+// answers from another goroutine meanwhile ends the wait before.)
+// Preconditions: k.mu is held.
+func (k *Kernel) ownWaitLocked(o *object) bool {
+	if done := o.deferredDone.Load(); done != o.waitDone {
+		o.waitDone, o.waitTries = done, 0
+	}
+	o.waitTries++
+	return o.waitTries < k.callWaitLimit
 }

@@ -149,13 +149,21 @@ const (
 	// freed are kept, their pagers having refused their page-out
 	// MaxPageOutRefusals times in a row.
 	ReasonPageOutRefused
+	// ReasonSelfDeadlock: the access was made by a pager that is not
+	// fault-safe, inside a call on the object it touched, and waited a
+	// long while (defaultCallWaitLimit tries) with no call on the object
+	// returning: the pager waits for itself (it touched the page it was
+	// asked for, or another page of its object whose call waits behind
+	// its own).
+	ReasonSelfDeadlock
 	numReasons
 )
 
 func (r Reason) String() string {
 	return [...]string{"none", "no mapping", "protection", "data_error", "object terminated",
 		"fault on g0 cannot wait", "out of frames", "pmap failure", "no call worker free",
-		"out of frames: the pager refuses page-out of the pages left"}[min(int(r), int(numReasons-1))]
+		"out of frames: the pager refuses page-out of the pages left",
+		"the pager waits for itself: its own access inside a call on the object (self-deadlock)"}[min(int(r), int(numReasons-1))]
 }
 
 // FaultReport is the last fault the handler could not resolve.
@@ -185,6 +193,7 @@ type Kernel struct {
 	callWaitDone       uint64            // protected by mu: callsDone when callWaitTries restarted
 	callWaitTries      int               // protected by mu: accesses that found every worker busy since
 	callWaitLimit      int               // immutable but for tests: defaultCallWaitLimit
+	workers            [callWorkers]callWorker
 	pageoutStarted     sync.Once
 	pageoutRunning     chan struct{} // closed once Pageout has started the call workers
 	low, high, reserve int

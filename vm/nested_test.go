@@ -3,6 +3,7 @@ package vm
 import (
 	"bytes"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/tamach/tamach/mo"
@@ -261,6 +262,154 @@ func TestFaultWaitsWhileEveryCallWorkerIsBusy(t *testing.T) {
 	}
 	if s := e.k.Stats(); s.Unhandled != 0 {
 		t.Fatalf("%d faults reported", s.Unhandled)
+	}
+	e.check(t)
+}
+
+// ownTouchingPager loads from va, an address of its own object's mapping,
+// inside the data_request for offset touchOff, then serves the request
+// from the pager it wraps. With serialise it takes one call at a time,
+// holding a lock across the whole call, as a pager that keeps its
+// mo.Sequencer turn across the access would.
+type ownTouchingPager struct {
+	mo.Object
+	e         *testEnv
+	touchOff  mo.Offset
+	va        uint32
+	serialise bool
+	serial    sync.Mutex
+	// afterAnswer: the access comes after the wrapped pager took its
+	// seqno turn, left it and answered, as a pager that serves its
+	// calls concurrently does (GNU Hurd's libpager releases the seqno
+	// before it reads the page); otherwise before it.
+	afterAnswer bool
+	err         error // of the access
+	got         byte
+	touched     chan struct{} // closed after the access
+}
+
+func (p *ownTouchingPager) DataRequest(seq mo.Seqno, ctl mo.Control, off mo.Offset, n mo.Size, desired mo.Prot) error {
+	if p.serialise {
+		p.serial.Lock()
+		defer p.serial.Unlock()
+	}
+	if off == p.touchOff && !p.afterAnswer {
+		p.touch()
+	}
+	err := p.Object.DataRequest(seq, ctl, off, n, desired)
+	if off == p.touchOff && p.afterAnswer {
+		p.touch()
+	}
+	return err
+}
+
+func (p *ownTouchingPager) touch() {
+	b := []byte{0}
+	p.err = p.e.load(p.va, b)
+	p.got = b[0]
+	close(p.touched)
+}
+
+// mapOwnTouching maps a 4-page object whose page i holds i+1, served by
+// p (not fault-safe: its calls are made by the call workers), with p.va
+// set to the object's page touch.
+func mapOwnTouching(t *testing.T, e *testEnv, p *ownTouchingPager, touch uint32) *Region {
+	t.Helper()
+	init := make([]byte, 16<<10)
+	for i := range init {
+		init[i] = byte(i>>12 + 1)
+	}
+	inner, err := rampager.New(rampager.Config{Size: 16 << 10, Initial: init})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Object, p.e, p.touched = inner, e, make(chan struct{})
+	e.faultG = true
+	r, err := e.k.Map(p, 16<<10, 0, 16<<10, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.va = r.Addr() + touch<<12
+	return r
+}
+
+// TestPagerTouchingAnotherPageOfItsObjectIsServed: a pager called by a
+// call worker that touches, inside data_request, another missing page of
+// its own object: that page's data_request goes to another worker while
+// the first call is under way (the protocol lets a kernel call one object
+// from several goroutines), the pager takes it, and both accesses are
+// served, with no report.
+func TestPagerTouchingAnotherPageOfItsObjectIsServed(t *testing.T) {
+	e := newEnv(t, envOpt{ps: 4 << 10, frames: 16})
+	p := &ownTouchingPager{touchOff: 0, afterAnswer: true}
+	r := mapOwnTouching(t, e, p, 2)
+	b := []byte{0}
+	if err := e.load(r.Addr(), b); err != nil || b[0] != 1 {
+		t.Fatalf("outer access: %v, %#x", err, b[0])
+	}
+	<-p.touched // the access comes after the answer
+	if p.err != nil || p.got != 3 {
+		t.Fatalf("nested access to page 2: %v, %#x", p.err, p.got)
+	}
+	if s := e.k.Stats(); s.Unhandled != 0 || s.DataRequests != 2 {
+		t.Fatalf("stats %+v: want two data_requests and no unhandled fault", s)
+	}
+	e.check(t)
+}
+
+// TestPagerTouchingItsOwnRequestedPageIsReported: a pager called by a
+// call worker that touches, inside data_request, the very page it was
+// asked for: that access can only wait for the call it is part of. Once
+// accesses retried callWaitLimit times with no call on the object
+// returning, it is Unhandled with ReasonSelfDeadlock, the report naming
+// its address, instead of a hang; the pager then answers, and the outer
+// access is served.
+func TestPagerTouchingItsOwnRequestedPageIsReported(t *testing.T) {
+	e := newEnv(t, envOpt{ps: 4 << 10, frames: 16})
+	e.k.callWaitLimit = 1000 // the default takes seconds of retries
+	p := &ownTouchingPager{touchOff: 1 << 12}
+	r := mapOwnTouching(t, e, p, 1)
+	b := []byte{0}
+	if err := e.load(r.Addr()+1<<12, b); err != nil || b[0] != 2 {
+		t.Fatalf("outer access: %v, %#x", err, b[0])
+	}
+	var fe *faultError
+	if !errors.As(p.err, &fe) || fe.rep.Reason != ReasonSelfDeadlock || fe.rep.Addr != p.va {
+		t.Fatalf("the pager's access to its own requested page: %v, want an Unhandled report with %v at %#x",
+			p.err, ReasonSelfDeadlock, p.va)
+	}
+	if s := e.k.Stats(); s.Unhandled != 1 || s.DataRequests != 1 {
+		t.Fatalf("stats %+v: want one data_request and one unhandled fault", s)
+	}
+	e.check(t)
+}
+
+// TestSerialPagerTouchingAnotherPageOfItsObjectIsReported: as
+// TestPagerTouchingAnotherPageOfItsObjectIsServed, but the pager takes
+// one call at a time and holds its turn across the access: the second
+// page's call waits for the first, which waits for the access. The
+// access is Unhandled with ReasonSelfDeadlock, naming its address; the
+// first call then ends, the second is served after it, and so are both
+// pages.
+func TestSerialPagerTouchingAnotherPageOfItsObjectIsReported(t *testing.T) {
+	e := newEnv(t, envOpt{ps: 4 << 10, frames: 16})
+	e.k.callWaitLimit = 1000
+	p := &ownTouchingPager{touchOff: 0, serialise: true}
+	r := mapOwnTouching(t, e, p, 3)
+	b := []byte{0}
+	if err := e.load(r.Addr(), b); err != nil || b[0] != 1 {
+		t.Fatalf("outer access: %v, %#x", err, b[0])
+	}
+	var fe *faultError
+	if !errors.As(p.err, &fe) || fe.rep.Reason != ReasonSelfDeadlock || fe.rep.Addr != p.va {
+		t.Fatalf("nested access to page 3: %v, want an Unhandled report with %v at %#x",
+			p.err, ReasonSelfDeadlock, p.va)
+	}
+	if err := e.load(p.va, b); err != nil || b[0] != 4 {
+		t.Fatalf("page 3 after the report: %v, %#x", err, b[0])
+	}
+	if s := e.k.Stats(); s.Unhandled != 1 || s.DataRequests != 2 {
+		t.Fatalf("stats %+v: want two data_requests and one unhandled fault", s)
 	}
 	e.check(t)
 }

@@ -36,8 +36,8 @@ type object struct {
 	destroy bool // the pager called Destroy
 	seq     mo.Seqno
 	// calls counts kernel-to-pager calls under way (seqno taken, call not
-	// returned). The fault handler calls the pager only when it is zero:
-	// then the seqno it takes is due at once, so a pager's
+	// returned). The fault handler calls a fault-safe pager only when it
+	// is zero: then the seqno it takes is due at once, so a pager's
 	// Sequencer.Enter cannot wait on g0. Atomic so that a call can end
 	// without the kernel lock.
 	calls atomic.Int32
@@ -48,12 +48,18 @@ type object struct {
 	// zero-fills it without a data_request, as Mach does for the pages
 	// its existence map (vm_external) says were never paged out.
 	returned []uint32
-	mapRefs  int // map entries naming the object
-	resident int // frames holding its pages
-	errOff   mo.Offset
-	errWhy   error                      // reason of the last data_error
-	failed   atomic.Pointer[PagerPanic] // the pager panicked (recover.go)
-	syncs    []syncReq
+	// deferredDone counts the calls on the object the call workers made
+	// (atomic: they count without the lock). waitDone and waitTries count
+	// the waits of the pager's own accesses meanwhile (ownWaitLocked).
+	deferredDone atomic.Uint32
+	waitDone     uint32
+	waitTries    int
+	mapRefs      int // map entries naming the object
+	resident     int // frames holding its pages
+	errOff       mo.Offset
+	errWhy       error                      // reason of the last data_error
+	failed       atomic.Pointer[PagerPanic] // the pager panicked (recover.go)
+	syncs        []syncReq
 }
 
 type syncReq struct {

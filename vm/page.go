@@ -1,8 +1,11 @@
 package vm
 
 import (
+	"sync/atomic"
+
 	"github.com/tamach/tamach/internal/pagemem"
 	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/pmap"
 )
 
 // status is what pageLocked found.
@@ -33,7 +36,7 @@ type request struct {
 // lock prohibits acc (GNU Mach vm_fault_page: page_lock and
 // unlock_request). req nil means no call may be made now. onlyIdle
 // means a call may be made only when no other call on o is under way (the
-// fault path: the pager's seqno turn is then due at once).
+// fault path's inline calls: the pager's seqno turn is then due at once).
 // Preconditions: k.mu is held. Allocates nothing.
 func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, onlyIdle bool) (int, status) {
 	if o.destroy || !o.live() {
@@ -172,9 +175,17 @@ const callWorkers = 4
 // worker and a stop per worker) is never full; if it were, the call is
 // refused as a pager would.
 // Per object, the fault path defers a call only when no other call on the
-// object is under way (pageLocked with onlyIdle), so no two workers ever
-// hold calls on one object: the call's seqno is due at once and the
-// pager's Sequencer never makes one worker wait for another.
+// object is under way (pageLocked with onlyIdle), so that the call's
+// seqno is due at once and the pager's Sequencer never makes one worker
+// wait for another; except for the pager's own access, made inside a
+// worker's call on the object (it touches another page of its object in
+// data_request): that page's call goes to another worker while the
+// first is under way, as the protocol allows (a kernel may call one
+// object from several goroutines; each call carries its seqno). A pager
+// that serves one call at a time, or holds its Sequencer turn across the
+// access, makes the second worker wait for the first, which waits for
+// the access: that access is reported (ownWaitLocked,
+// ReasonSelfDeadlock).
 // Preconditions: k.mu is held. Allocates nothing; does not block.
 func (k *Kernel) deferCallLocked(o *object, r *request) {
 	select {
@@ -239,18 +250,30 @@ func (k *Kernel) unprepareLocked(o *object, r *request) {
 	o.endCall()
 }
 
-// serveCalls is one call worker: it makes the calls the fault handler
+// callWorker is what the fault handler knows of one call worker: which
+// goroutine it is and the object of the call it is making, so that it
+// can tell the pager's own accesses (inCallOnLocked).
+type callWorker struct {
+	g   atomic.Uintptr // pmap.CurrentG of the worker's goroutine, once it runs
+	obj atomic.Uint32  // id of the object of the call under way; 0 between calls
+}
+
+// serveCalls is call worker w: it makes the calls the fault handler
 // deferred until it receives a call with no object (Pageout sends one per
 // worker when stopped; the queue has room for them). It receives with a
 // plain receive rather than a select on stop as well: a select costs
 // several times as much, on the path of every deferred call.
-func (k *Kernel) serveCalls() {
+func (k *Kernel) serveCalls(w *callWorker) {
+	w.g.Store(pmap.CurrentG())
 	for {
 		c := <-k.calls
 		if c.o == nil {
 			return
 		}
+		w.obj.Store(uint32(c.o.id))
 		k.sendGuarded(c.o, &c.req)
+		w.obj.Store(0)
+		c.o.deferredDone.Add(1)
 		k.callsPending.Add(-1)
 		k.callsDone.Add(1)
 	}

@@ -363,3 +363,62 @@ func BenchmarkTargetClear4K(b *testing.B) {
 		clear(dst)
 	}
 }
+
+// ownPageToucher is a pager that is not fault-safe (its calls come from
+// the call workers) and that, inside the data_request for offset 0,
+// after answering it, loads from another page of its own object through
+// the window.
+type ownPageToucher struct {
+	mo.Object
+	win     []byte
+	at      int
+	got     byte
+	touched chan struct{}
+}
+
+func (p *ownPageToucher) DataRequest(seq mo.Seqno, ctl mo.Control, off mo.Offset, n mo.Size, desired mo.Prot) error {
+	err := p.Object.DataRequest(seq, ctl, off, n, desired)
+	if off == 0 {
+		p.got = p.win[p.at] // a real abort, taken by the call worker
+		close(p.touched)
+	}
+	return err
+}
+
+// TestTargetPagerTouchingAnotherPageOfItsObjectIsServed: on the target,
+// the abort hook names the faulting goroutine, so the kernel knows a call
+// worker's access inside a call on the same object: that page's
+// data_request goes to another worker, and both accesses are served.
+func TestTargetPagerTouchingAnotherPageOfItsObjectIsServed(t *testing.T) {
+	tg := newTarget(t, 8)
+	init := make([]byte, 16<<10)
+	for i := range init {
+		init[i] = byte(i>>12 + 1)
+	}
+	inner, err := rampager.New(rampager.Config{Size: mo.Size(len(init)), Initial: init})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &ownPageToucher{Object: inner, at: 2<<12 + 5, touched: make(chan struct{})}
+	r, err := tg.Kernel.Map(p, mo.Size(len(init)), 0, uint32(len(init)), MapOptions{Prot: mo.ProtRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.win = r.Bytes()
+	before := tg.Kernel.Stats()
+	if got := p.win[7]; got != 1 {
+		t.Fatalf("outer load: %#x, want 1", got)
+	}
+	<-p.touched
+	if p.got != 3 {
+		t.Fatalf("the pager's load from page 2: %#x, want 3", p.got)
+	}
+	s := tg.Kernel.Stats()
+	if s.DataRequests-before.DataRequests != 2 || s.Unhandled != before.Unhandled {
+		t.Fatalf("%d data_requests, %d unhandled; want 2 and none",
+			s.DataRequests-before.DataRequests, s.Unhandled-before.Unhandled)
+	}
+	if err := r.Unmap(); err != nil {
+		t.Fatal(err)
+	}
+}
