@@ -43,7 +43,7 @@ func (k *Kernel) reclaimLocked(want int, cleanOnly bool) (freed int, victim int)
 		// or in error) each mapping, found neither modified nor
 		// referenced, is removed.
 		fl := f.flags
-		drop := fl&pgReferenced == 0 && (fl&pgError != 0 || fl&(pgDirty|pgPrecious) == 0)
+		drop := fl&(pgReferenced|pgDirty|pgPrecious) == 0 || fl&(pgReferenced|pgError) == pgError
 		unmapped := true
 		if o.mapRefs != 0 {
 			found := 0

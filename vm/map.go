@@ -45,7 +45,7 @@ func (e *mapEntry) vaOfIndex(o *object, index uint32, shift uint) (uint32, bool)
 // with 32-bit arithmetic only (a 64-bit shift by a variable count costs
 // a dozen instructions on ARM). Preconditions: va is in e.
 func (e *mapEntry) indexOf(va uint32, shift uint) uint32 {
-	return e.first + (va-e.start)>>shift
+	return e.first + (va-e.start)>>(shift&31)
 }
 
 func (e *mapEntry) end() uint32 { return e.start + e.size }

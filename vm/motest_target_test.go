@@ -17,7 +17,7 @@ import (
 // motest's kernel scenarios against Targets: every load and store of the
 // scenarios is a real access to the window, resolved by the live MMU and
 // the abort hook. A fault the kernel cannot resolve (data_error, a
-// terminated object) is caught (router.catch): the access is skipped and
+// terminated object) is caught (catchUnhandled): the access is skipped and
 // the adapter returns an error, as the copying API would.
 
 var errCaughtFault = errors.New("vm: access faulted and was not resolved")
@@ -132,8 +132,8 @@ func (g targetRegion) Unmap() error { return g.r.Unmap() }
 // TestTargetMotestKernelScenarios runs every kernel scenario of motest
 // with the data reached by real loads and stores through the MMU.
 func TestTargetMotestKernelScenarios(t *testing.T) {
-	router.catch = true
-	defer func() { router.catch = false }()
+	catchUnhandled(true)
+	defer catchUnhandled(false)
 	m := &targetMotest{}
 	cfg := motest.KernelConfig{New: m.new, PageSizes: []mo.Size{4 << 10, 64 << 10}}
 	for _, name := range motest.KernelScenarios() {
