@@ -37,7 +37,8 @@ import (
 // Not guarded: data_request and data_unlock of a mo.FaultSafe pager made
 // inline by the fault handler. On the target that call runs on the system
 // stack (g0) with IRQs masked, where Go cannot recover a panic: the
-// program stops with the runtime's report ("panic on system stack"). On
+// program stops with the runtime's report ("panic on system stack";
+// TestTargetPanicInFaultSafePagerStopsTheProgram boots such a program). On
 // the host, where the fault handler is an ordinary call, the panic goes up
 // through HandleFault to its caller.
 
