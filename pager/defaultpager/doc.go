@@ -87,7 +87,8 @@
 // Object.kernels, no map), take and leave the seqno turn, count the
 // answer under way, and for a page-in take a reserve buffer without
 // waiting, read the store (RAM: a copy; Sealed: its own mutex, then an
-// AES-GCM open into the buffer, no allocation, no defer), release
+// AES-GCM or ChaCha20-Poly1305 open into the buffer, no allocation, no
+// defer), release
 // Pager.mu, answer through the Control, retake Pager.mu and give the
 // buffer back. None of it uses defer or allocates. The seqno turn is due
 // at once: vm makes a call from the fault handler only when no other
@@ -117,7 +118,7 @@
 //   - no Control method is called and no channel is used;
 //   - the stores called are fault-safe ones (a page-out in the pageout
 //     goroutine writes with Pager.mu held: RAM is a copy, Sealed an
-//     AES-GCM seal into its own scratch slot and a copy, neither blocks
+//     AEAD seal into its own scratch slot and a copy, neither blocks
 //     nor allocates); a pager with a store that is not fault-safe is not
 //     FaultSafe at all, since File's system calls would hold Pager.mu
 //     across a wait;

@@ -8,9 +8,9 @@
 //   - Device: a range of a BlockDevice's blocks, such as an SD card
 //     (board/usdhc), one device call per page.
 //   - Sealed: a wrapper that encrypts and authenticates every page with
-//     AES-GCM or ChaCha20-Poly1305, binding the slot and a per-slot version kept in RAM, so that
-//     a tampered, swapped or replayed page reads as ErrAuth, never as
-//     wrong data.
+//     AES-GCM or ChaCha20-Poly1305, binding the slot and a per-slot
+//     version kept in RAM, so that a tampered, swapped or replayed page
+//     reads as ErrAuth, never as wrong data.
 //   - Faulty: a wrapper that fails reads and writes on a schedule, writes
 //     short, or reports the store full, for tests of what a pager does
 //     with each failure.
