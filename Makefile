@@ -60,6 +60,14 @@ $(BUILD)/demo-%.elf: FORCE tamago-check
 	@mkdir -p $(BUILD)
 	$(TARGET_ENV) $(TAMAGO) build -tags $(call board_tags,$*) -ldflags "$(TARGET_LDFLAGS)" -o $@ ./cmd/demo
 
+# The network demo for QEMU (README.md, The network) and the host end of
+# its connections.
+$(BUILD)/netdemo.elf: FORCE tamago-check
+	@mkdir -p $(BUILD)
+	$(TARGET_ENV) $(TAMAGO) build -tags $(call board_tags,qemu) -ldflags "$(TARGET_LDFLAGS)" -o $@ ./cmd/netdemo
+bin/netrelay: $(wildcard cmd/netrelay/*.go) go.mod
+	go build -o $@ ./cmd/netrelay
+
 image:
 	@if [[ " $(BOARDS) " != *" $(BOARD) "* ]]; then \
 		echo "unknown BOARD=$(BOARD): choose one of $(BOARDS)" >&2; exit 1; fi
@@ -145,11 +153,13 @@ test-target: tamago-check bin/qemu-run
 		-ldflags "$(TARGET_LDFLAGS)" -exec $(CURDIR)/bin/qemu-run $$pkgs
 
 # Host tests that build guests and boot them through the runner: the
-# runner's own tests (failing, panicking, hanging guests) and the fault
-# report of an unhandled abort.
+# runner's own tests (failing, panicking, hanging guests), the fault
+# report of an unhandled abort, and the network guests (cmd/netdemo:
+# paging to qemu-nbd, two guests sharing an object).
 test-boot: tamago-check
 	@scripts/deps.sh qemu-system-arm
-	TAMACH_TARGET=1 go test -count=1 -run '^TestTarget' -v $$(go list ./... | grep -v /testdata/)
+	@scripts/deps.sh qemu-nbd
+	TAMACH_TARGET=1 TAMACH_NBD=required go test -count=1 -run '^TestTarget' -v $$(go list ./... | grep -v /testdata/)
 
 test-imx: imx
 	TAMACH_IMX=$(CURDIR)/$(BUILD)/tamach-usbarmory.imx TAMACH_IMX_ELF=$(CURDIR)/$(BUILD)/demo-usbarmory.elf \

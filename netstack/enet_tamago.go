@@ -38,8 +38,17 @@ func (n enetNIC) Transmit(frame []byte) error {
 // RDAR (IMX6ULRM chapter 22, ENET memory map: Receive Descriptor Active
 // Register) so the MAC
 // goes on filling the ring. The driver copies the frame out of the DMA
-// buffer, rounded up to 8 bytes: the IP layer ignores the padding.
-func (n enetNIC) Receive() []byte { return n.hw.Rx() }
+// buffer rounded up to 8 bytes; a frame is at most MaxFrameSize bytes
+// (RCR[MAX_FL] is 1518 with the FCS), so longer is padding, cut here. The
+// IP layer ignores the padding of shorter frames (it reads IP's total
+// length).
+func (n enetNIC) Receive() []byte {
+	f := n.hw.Rx()
+	if len(f) > MaxFrameSize {
+		f = f[:MaxFrameSize]
+	}
+	return f
+}
 
 var (
 	enet1Once sync.Once

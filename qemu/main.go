@@ -49,12 +49,13 @@ func run(argv []string) int {
 	fs.IntVar(&c.MemoryMiB, "m", 512, "guest RAM in MiB")
 	fs.StringVar(&c.QEMU, "qemu", c.QEMU, "QEMU binary")
 	sd := fs.String("sd", envOr("TAMACH_QEMU_SD", "4G"), "size of the guest's SD card, a fresh sparse image in USDHC1 (a power of two, at least 4G; 0: none); also TAMACH_QEMU_SD")
-	extra := fs.String("extra", os.Getenv("TAMACH_QEMU_EXTRA"), "more QEMU arguments, split on spaces; also TAMACH_QEMU_EXTRA")
+	extra := fs.String("extra", os.Getenv("TAMACH_QEMU_EXTRA"), "more QEMU arguments, split on spaces outside single quotes; also TAMACH_QEMU_EXTRA")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: qemu-run [flags] IMAGE [GUEST ARGS...]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(argv); err != nil {
+	err := fs.Parse(argv)
+	if err != nil {
 		return 125
 	}
 	if fs.NArg() < 1 {
@@ -63,7 +64,10 @@ func run(argv []string) int {
 	}
 	c.Image = fs.Arg(0)
 	c.Args = fs.Args()[1:]
-	c.Extra = strings.Fields(*extra)
+	if c.Extra, err = splitExtra(*extra); err != nil {
+		fmt.Fprintln(os.Stderr, "qemu-run: -extra:", err)
+		return 125
+	}
 	size, err := parseSize(*sd)
 	if err != nil || (size != 0 && !SDSizeOK(size)) {
 		fmt.Fprintf(os.Stderr, "qemu-run: -sd %q: want 0 or a power of two of at least 4G (such as 4G, 8G)\n", *sd)
@@ -119,4 +123,34 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return v * mult, nil
+}
+
+// splitExtra splits QEMU arguments on spaces, except inside single quotes,
+// which group (a guestfwd's cmd: has spaces) and are removed.
+func splitExtra(s string) ([]string, error) {
+	var args []string
+	var cur strings.Builder
+	inArg, quoted := false, false
+	for _, r := range s {
+		switch {
+		case r == '\'':
+			quoted, inArg = !quoted, true
+		case (r == ' ' || r == '\t' || r == '\n') && !quoted:
+			if inArg {
+				args = append(args, cur.String())
+				cur.Reset()
+				inArg = false
+			}
+		default:
+			cur.WriteRune(r)
+			inArg = true
+		}
+	}
+	if quoted {
+		return nil, errors.New("unterminated single quote")
+	}
+	if inArg {
+		args = append(args, cur.String())
+	}
+	return args, nil
 }

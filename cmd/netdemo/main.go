@@ -1,0 +1,98 @@
+//go:build tamago
+
+// Command netdemo runs tamach over the network on a board with an ENET
+// (QEMU's mcimx6ul-evk with user networking): the stack of package
+// netstack on ENET1 at 10.0.2.15/24, and one of two runs.
+//
+//	netdemo nbd [-server 10.0.2.100:10809] [-export tamach] [-frames 2] [-times 4]
+//
+// pages anonymous memory of -times the kernel's frames to an NBD server
+// (the default pager over a pager/nbd store): two rounds of write every
+// word, then read and verify every word. It prints "nbd: midpoint" half
+// way through the second round's writes (a test kills and restarts the
+// server then), the time per page-out and per page-in, the connect time
+// and the share of the time spent in the network stack.
+//
+//	netdemo count -id 0|1 [-server 10.0.2.100:7070] [-rounds 50]
+//
+// maps object 1 of a coherence pager (cmd/coherence) through mo/moremote
+// and adds to two counters under Peterson's lock kept in the object,
+// with kernel -id among two; then it syncs the object.
+//
+// Under QEMU the server is a host loopback port reached through a
+// guestfwd (see README.md, Network). The exit status is 0 only if the run
+// was right.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/tamach/tamach/board/qemu"
+	"github.com/tamach/tamach/netstack"
+)
+
+type netstackStats = netstack.Stats
+
+// mac is the guest's Ethernet address: locally administered, unicast.
+var mac = net.HardwareAddr{0x02, 0x74, 0x61, 0x6d, 0x61, 0x01}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Println("usage: netdemo nbd|count [flags]")
+		os.Exit(2)
+	}
+	mode, args := os.Args[1], os.Args[2:]
+	var err error
+	switch mode {
+	case "nbd":
+		err = runNBD(args)
+	case "rtt":
+		err = runRTT(args)
+	case "count":
+		err = runCount(args)
+	default:
+		err = fmt.Errorf("unknown run %q: nbd or count", mode)
+	}
+	if err != nil {
+		fmt.Println("netdemo:", err)
+		os.Exit(1)
+	}
+}
+
+// startNetwork brings up ENET1 and the stack with QEMU's static address.
+func startNetwork() (*netstack.Stack, error) {
+	nic, err := netstack.ENET1(mac)
+	if err != nil {
+		return nil, err
+	}
+	st, err := netstack.New(nic, netstack.QEMUConfig())
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("network: ENET1 %v, address %v, gateway %v\n", mac, netstack.QEMUGuest, netstack.QEMUGateway)
+	return st, nil
+}
+
+// parseServer reads a -server address.
+func parseServer(s string) (netip.AddrPort, error) {
+	a, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return a, fmt.Errorf("-server %q: %v", s, err)
+	}
+	return a, nil
+}
+
+var layout = qemu.Layout
+
+// dialFirst connects once through the stack, waiting up to limit: the
+// first SYN through QEMU's user network may be lost.
+func dialFirst(st *netstack.Stack, addr netip.AddrPort, limit time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return st.DialTCP(ctx, addr)
+}
