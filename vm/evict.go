@@ -317,6 +317,7 @@ func (k *Kernel) returnRange(o *object, off mo.Offset, n mo.Size, policy mo.Retu
 			}
 			f.setPageLock(lock)
 			f.setUnlockRequest(0)
+			f.flags &^= pgUnlockRefused
 			k.wakeLocked()
 		}
 		if f.flags&pgBusy != 0 {

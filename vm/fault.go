@@ -19,7 +19,8 @@ import (
 //   - missing page otherwise: data_request (clustered), made with the lock released;
 //     a pager that answers inside the call is served at once (Retry),
 //     otherwise the goroutine waits (Yield) and retries;
-//   - write (or read) prohibited by the page's lock: data_unlock, Yield;
+//   - write (or read) prohibited by the page's lock: data_unlock, Yield
+//     (Unhandled if the pager refused it);
 //   - page in transit (requested, or being returned): Yield;
 //   - data_error page, no mapping, protection violation, terminated
 //     object: Unhandled, with LastUnhandled saying why.
@@ -270,6 +271,8 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 		return pmap.Yield, ReasonNoMemory, true
 	case stError:
 		return pmap.Unhandled, ReasonDataError, wake
+	case stUnlockRefused:
+		return pmap.Unhandled, ReasonUnlockRefused, wake
 	default:
 		return pmap.Unhandled, ReasonTerminated, wake
 	}

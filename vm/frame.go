@@ -35,18 +35,19 @@ func (m *SliceMem) Bytes(pa, n uint32) []byte {
 // used"), laundry ("page is being cleaned now"), tabled ("page is in VP
 // table"), free. page_lock and unlock_request are in frame.lock.
 const (
-	pgFree        uint16 = 1 << iota // on the free list; every other bit clear
-	pgTabled                         // in the (object, offset) hash
-	pgBusy                           // in transit: requested (with absent) or being returned (with laundry)
-	pgAbsent                         // data_request sent, no answer yet
-	pgWanted                         // a goroutine waits for busy to clear
-	pgError                          // data_error: accesses fail
-	pgDirty                          // modified since supplied or last returned
-	pgPrecious                       // the pager keeps no copy: return even clean
-	pgReferenced                     // used since the clock hand last passed
-	pgLaundry                        // data_return in progress (with busy)
-	pgUnavailable                    // filled by data_unavailable: the pager never had the data (data_initialize on page-out)
-	pgKept                           // its pager refused MaxPageOutRefusals page-outs in a row: kept, dirty, not offered for page-out by the clock
+	pgFree          uint16 = 1 << iota // on the free list; every other bit clear
+	pgTabled                           // in the (object, offset) hash
+	pgBusy                             // in transit: requested (with absent) or being returned (with laundry)
+	pgAbsent                           // data_request sent, no answer yet
+	pgWanted                           // a goroutine waits for busy to clear
+	pgError                            // data_error: accesses fail
+	pgDirty                            // modified since supplied or last returned
+	pgPrecious                         // the pager keeps no copy: return even clean
+	pgReferenced                       // used since the clock hand last passed
+	pgLaundry                          // data_return in progress (with busy)
+	pgUnavailable                      // filled by data_unavailable: the pager never had the data (data_initialize on page-out)
+	pgKept                             // its pager refused MaxPageOutRefusals page-outs in a row: kept, dirty, not offered for page-out by the clock
+	pgUnlockRefused                    // the pager refused a data_unlock for it: the next access its lock prohibits fails
 )
 
 // frame is the metadata of one page frame: 16 bytes (checked by a test).

@@ -36,6 +36,24 @@ func (pageOutRefused) Error() string {
 
 func (pageOutRefused) Is(target error) bool { return target == ErrNoMemory }
 
+// UnlockError is the error of a copying call (WriteAt, Wire, ReadAt)
+// whose access the page's lock prohibits when the pager refused the
+// data_unlock asking it to lift the lock (GNU Mach fails such a fault
+// with a memory error). The next access asks again. It wraps
+// mo.KernMemoryError and the pager's refusal.
+type UnlockError struct {
+	Offset mo.Offset // of the page in the object
+	Access mo.Prot   // the access the lock prohibits
+	Reason error     // the pager's refusal
+}
+
+func (e *UnlockError) Error() string {
+	return fmt.Sprintf("vm: the pager refused data_unlock (%v) for object offset %#x: %v", e.Access, uint64(e.Offset), e.Reason)
+}
+
+// Unwrap gives KernMemoryError and the reason.
+func (e *UnlockError) Unwrap() []error { return []error{mo.KernMemoryError, e.Reason} }
+
 // PageOutError is Sync's error when the pager refused the data_return (or
 // data_initialize) of a dirty or precious page: the page is kept, dirty,
 // and the pager was not asked to synchronize. It wraps the pager's error.
@@ -156,6 +174,9 @@ const (
 	// asked for, or another page of its object whose call waits behind
 	// its own).
 	ReasonSelfDeadlock
+	// ReasonUnlockRefused: the page's lock prohibits the access and the
+	// pager refused the data_unlock asking it to lift it.
+	ReasonUnlockRefused
 	numReasons
 )
 
@@ -163,7 +184,8 @@ func (r Reason) String() string {
 	return [...]string{"none", "no mapping", "protection", "data_error", "object terminated",
 		"fault on g0 cannot wait", "out of frames", "pmap failure", "no call worker free",
 		"out of frames: the pager refuses page-out of the pages left",
-		"the pager waits for itself: its own access inside a call on the object (self-deadlock)"}[min(int(r), int(numReasons-1))]
+		"the pager waits for itself: its own access inside a call on the object (self-deadlock)",
+		"the pager refused data_unlock"}[min(int(r), int(numReasons-1))]
 }
 
 // FaultReport is the last fault the handler could not resolve.

@@ -429,6 +429,10 @@ func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot) (int, error) {
 		case stTerminated:
 			k.mu.Unlock()
 			return -1, o.failedErr()
+		case stUnlockRefused:
+			err := &UnlockError{Offset: mo.Offset(index) << k.shift, Access: acc, Reason: o.unlockErr}
+			k.mu.Unlock()
+			return -1, err
 		case stNoMemory:
 			k.mu.Unlock()
 			if k.reclaim(1) == 0 {

@@ -58,6 +58,7 @@ type object struct {
 	resident     int // frames holding its pages
 	errOff       mo.Offset
 	errWhy       error                      // reason of the last data_error
+	unlockErr    error                      // the pager's refusal of the last data_unlock it refused
 	failed       atomic.Pointer[PagerPanic] // the pager panicked (recover.go)
 	syncs        []syncReq
 }

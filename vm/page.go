@@ -12,12 +12,13 @@ import (
 type status uint8
 
 const (
-	stOK         status = iota // the page is resident and allows the access
-	stCall                     // a call is prepared in *request: make it, then look again
-	stWait                     // the page is in transit, or a call must wait: wait and look again
-	stError                    // the pager answered data_error
-	stTerminated               // the object is destroyed or terminated
-	stNoMemory                 // no frame free or freeable without a page-out
+	stOK            status = iota // the page is resident and allows the access
+	stCall                        // a call is prepared in *request: make it, then look again
+	stWait                        // the page is in transit, or a call must wait: wait and look again
+	stError                       // the pager answered data_error
+	stTerminated                  // the object is destroyed or terminated
+	stNoMemory                    // no frame free or freeable without a page-out
+	stUnlockRefused               // the pager refused the data_unlock the access needs
 )
 
 // request is a data_request or data_unlock prepared under the lock and
@@ -55,6 +56,13 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 		}
 		if f.pageLock()&acc == 0 {
 			return i, stOK
+		}
+		if f.flags&pgUnlockRefused != 0 {
+			// The data_unlock made for an access was refused: that access
+			// fails (GNU Mach vm_fault_page: VM_FAULT_MEMORY_ERROR when
+			// memory_object_data_unlock fails); the next one asks again.
+			f.flags &^= pgUnlockRefused
+			return i, stUnlockRefused
 		}
 		if f.unlockRequest()&acc == acc || req == nil || (onlyIdle && o.calls.Load() != 0) {
 			return i, stWait
@@ -281,7 +289,8 @@ func (k *Kernel) serveCalls(w *callWorker) {
 
 // refusedLocked undoes what a refused call prepared: absent pages become
 // error pages (the access fails as for data_error), unlock requests are
-// forgotten.
+// forgotten and the access that waits for one fails (pgUnlockRefused)
+// rather than asking again without end.
 // Preconditions: k.mu is held.
 func (k *Kernel) refusedLocked(o *object, r *request, err error) {
 	for off := r.off; off < r.off+mo.Offset(r.len); off += mo.Offset(k.ps) {
@@ -292,6 +301,10 @@ func (k *Kernel) refusedLocked(o *object, r *request, err error) {
 		f := &k.pool.frames[i]
 		if r.op == mo.OpDataUnlock {
 			f.setUnlockRequest(f.unlockRequest() &^ r.desired)
+			if f.pageLock()&r.desired != 0 {
+				f.flags |= pgUnlockRefused
+				o.unlockErr = err
+			}
 			continue
 		}
 		if f.flags&pgAbsent != 0 {
