@@ -310,7 +310,10 @@ func (k *Kernel) returnRange(o *object, off mo.Offset, n mo.Size, policy mo.Retu
 		}
 		f := &p.frames[i]
 		if lock != noLockChange {
-			if (f.pageLock()^lock)&lock != 0 && f.flags&pgBusy == 0 {
+			// A busy page too: one in the laundry is still mapped (write
+			// protected only until the next store's modified fault), and
+			// that mapping must not outlive the lock.
+			if (f.pageLock()^lock)&lock != 0 {
 				if k.protectPageLocked(o, idx, lock) {
 					f.flags |= pgDirty
 				}
