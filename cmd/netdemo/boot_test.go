@@ -4,18 +4,24 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tamach/tamach/internal/nbdtest"
 	"github.com/tamach/tamach/internal/targettest"
+	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/mo/moremote"
+	"github.com/tamach/tamach/pager/coherence"
 )
 
 // Host tests that build netdemo with the TamaGo compiler and boot it in
@@ -142,4 +148,75 @@ func TestTargetNBDServerRestart(t *testing.T) {
 		t.Fatalf("the run was not 4 times the kernel's frames:\n%s", out)
 	}
 	t.Logf("took %v:\n%s", time.Since(start), out)
+}
+
+// Layout of the shared object, as count_tamago.go has it.
+const (
+	sharedSize = 256 << 10
+	offCounter = 64 << 10
+	offOther   = 192<<10 + 4092
+)
+
+// TestTargetTwoGuestsCountUnderASharedLock: two QEMU guests map object 1
+// of a coherence pager served over TCP (pager/coherence exported by
+// mo/moremote on a loopback port, each guest reaching it through its own
+// user network and netrelay) and each adds to two counters, in the second
+// and fourth granule, under Peterson's lock kept in the first; both sync
+// the object before they exit. The two meet in the object before they
+// count, so that they count at the same time. The pager's copy must then
+// hold the exact sums, and the granules must have moved between the
+// machines.
+func TestTargetTwoGuestsCountUnderASharedLock(t *testing.T) {
+	const rounds = 20
+	g := targettest.Build(t, "./cmd/netdemo", false)
+	relay := buildRelay(t)
+	srv := moremote.NewServer()
+	p, err := coherence.New(coherence.Config{Size: sharedSize, Timeout: 20 * time.Second,
+		Evicted: func(ctl mo.Control) { srv.Drop(ctl) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Export(1, p)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { srv.Serve(l); close(served) }()
+	defer func() { l.Close(); srv.Close(); <-served }()
+	port := l.Addr().(*net.TCPAddr).Port
+
+	start := time.Now()
+	var guests [2]*guestRun
+	for id := range guests {
+		guests[id] = boot(t, g, userNet(relay, 7070, port), 3*time.Minute,
+			"count", "-id", strconv.Itoa(id), "-rounds", strconv.Itoa(rounds))
+	}
+	var codes [2]int
+	var wg sync.WaitGroup
+	for id, r := range guests {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes[id] = r.wait() }()
+	}
+	wg.Wait()
+	g.CheckNoQEMULeft(t)
+	for id, r := range guests {
+		if codes[id] != 0 || !strings.Contains(r.out.String(), fmt.Sprintf("count: kernel %d done", id)) {
+			t.Fatalf("guest %d: exit status %d:\n%s", id, codes[id], r.out.String())
+		}
+	}
+	var b [4]byte
+	p.Read(b[:], offCounter)
+	c := binary.LittleEndian.Uint32(b[:])
+	p.Read(b[:], offOther)
+	o := binary.LittleEndian.Uint32(b[:])
+	if c != 2*rounds || o != 3*rounds {
+		t.Fatalf("the pager's counters: %d and %d, want %d and %d\nguest 0:\n%s\nguest 1:\n%s",
+			c, o, 2*rounds, 3*rounds, guests[0].out.String(), guests[1].out.String())
+	}
+	s := p.Stats()
+	if s.Downgrades == 0 || s.Flushes == 0 || s.Unlocks == 0 || s.Evictions != 0 {
+		t.Fatalf("pager stats %+v: want downgrades, flushes and unlocks, no eviction", s)
+	}
+	t.Logf("took %v; pager %+v\nguest 0:\n%s\nguest 1:\n%s", time.Since(start), s, guests[0].out.String(), guests[1].out.String())
 }

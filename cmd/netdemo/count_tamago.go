@@ -12,7 +12,6 @@ import (
 
 	"github.com/tamach/tamach/board"
 	"github.com/tamach/tamach/mo/moremote"
-	"github.com/tamach/tamach/pager/zerofill"
 	"github.com/tamach/tamach/vm"
 )
 
@@ -24,6 +23,8 @@ const (
 	offFlag0   = 0
 	offFlag1   = 4
 	offTurn    = 8
+	offReady0  = 12 // each kernel's "here" word: they count together
+	offReady1  = 16
 	offCounter = 64 << 10
 	offOther   = 192<<10 + 4092
 )
@@ -58,10 +59,9 @@ func runCount(args []string) error {
 	fmt.Printf("count: kernel %d connected to %v in %v\n", *id, addr, st.Stats().DialTime.Round(time.Microsecond))
 	l := layout
 	tg, err := vm.NewTarget(l, vm.TargetConfig{
-		PageSize:     4096,
-		Frames:       board.Region{Start: l.FramePool.Start, Size: 2 << 20},
-		Window:       board.Region{Start: l.Window.Start, Size: 16 << 20},
-		DefaultPager: zerofill.Pager{},
+		PageSize: 4096,
+		Frames:   board.Region{Start: l.FramePool.Start, Size: 2 << 20},
+		Window:   board.Region{Start: l.Window.Start, Size: 16 << 20},
 	})
 	if err != nil {
 		return err
@@ -74,6 +74,17 @@ func runCount(args []string) error {
 	w := func(off uintptr) *uint32 { return wordAt(mem, off) }
 	lock := peterson{flag: [2]*uint32{w(offFlag0), w(offFlag1)}, turn: w(offTurn)}
 	counter, other := w(offCounter), w(offOther)
+	// Meet the other kernel first, so that the two count at the same
+	// time and the granules move between them.
+	ready := [2]*uint32{w(offReady0), w(offReady1)}
+	atomic.StoreUint32(ready[*id], 1)
+	deadline := time.Now().Add(time.Minute)
+	for atomic.LoadUint32(ready[1-*id]) == 0 {
+		if time.Now().After(deadline) {
+			return errors.New("the other kernel did not come within a minute")
+		}
+		runtime.Gosched()
+	}
 	t0 := time.Now()
 	for n := uint(0); n < *rounds; n++ {
 		if err := lock.lock(*id, time.Minute); err != nil {
