@@ -6,7 +6,9 @@
 //
 // Target files hold on-target benchmarks (BenchmarkTarget*) run under
 // QEMU with -icount shift=0, where ns/op counts instructions; the
-// reference of each is its package's BenchmarkTargetCopy4K. Host files
+// reference of each is its package's BenchmarkTargetCopy4K, or for a
+// package without one the first of the run (the same copy on the same
+// core). Host files
 // hold host benchmarks that report their ratio to a 4 KiB copy in the
 // same run as a metric whose unit starts with x (x4Kcopy, x4KiBcopy,
 // x-copy); the reference is ns/op divided by it. The table is Markdown.
@@ -201,9 +203,13 @@ func Rows(results []Result, target bool) ([]Row, error) {
 	if target {
 		copies := map[string]float64{}
 		byName := map[string]map[string]float64{}
+		anyCopy := 0.0 // the first copy of the run, for packages without their own
 		for _, r := range results {
 			if isCopy(r.Name) {
 				copies[r.Pkg] = r.NsPerOp
+				if anyCopy == 0 {
+					anyCopy = r.NsPerOp
+				}
 			}
 			if byName[r.Pkg] == nil {
 				byName[r.Pkg] = map[string]float64{}
@@ -215,8 +221,11 @@ func Rows(results []Result, target bool) ([]Row, error) {
 				continue
 			}
 			ref, ok := copies[r.Pkg]
-			if !ok || ref <= 0 {
-				return nil, fmt.Errorf("package %s has no BenchmarkTargetCopy4K to compare %s with", r.Pkg, r.Name)
+			if !ok {
+				ref = anyCopy // the same copy on the same core, measured in another package of the run
+			}
+			if ref <= 0 {
+				return nil, fmt.Errorf("no BenchmarkTargetCopy4K in the run to compare %s %s with", r.Pkg, r.Name)
 			}
 			op := r.Pkg + " " + strings.TrimPrefix(r.Name, "Target")
 			var text string

@@ -70,6 +70,14 @@ func TestRunWithoutTargetCopyIsAnError(t *testing.T) {
 	}
 }
 
+func TestPackageWithoutCopyTakesTheRunsCopy(t *testing.T) {
+	res, _ := Parse(strings.NewReader("pkg: x/vm\nBenchmarkTargetCopy4K 10 690 ns/op\npkg: x/usdhc\nBenchmarkTargetSDRead4K 10 14100 ns/op\n"))
+	rows, err := Rows(res, true)
+	if err != nil || len(rows) != 1 || rows[0].Reference != "690 instr" {
+		t.Errorf("rows %+v, err %v", rows, err)
+	}
+}
+
 func TestBudgetWithoutReferenceIsAnError(t *testing.T) {
 	res, _ := Parse(strings.NewReader("pkg: x/vm\nBenchmarkTargetZeroFillFault 10 900 ns/op\nBenchmarkTargetCopy4K 10 690 ns/op\n"))
 	if _, err := Rows(res, true); err == nil || !strings.Contains(err.Error(), "no BenchmarkTargetClear4K") {

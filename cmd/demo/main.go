@@ -60,7 +60,8 @@ func main() {
 	ok := d.run(uint32(*recordsMiB)<<20, int(*rounds), *interval)
 	if *shell {
 		// A region the run never touched, so that touch shows a fault
-		// that brings a page in (data_request, data_unavailable).
+		// that brings a page in: zero-filled by the kernel, without a
+		// call, since the default pager never had the page.
 		r, err := d.target.Kernel.Allocate(64<<10, vm.MapOptions{})
 		if err != nil {
 			fmt.Println("allocate:", err)

@@ -192,6 +192,9 @@ func (s *Shell) touch(arg string) {
 			what := "resident and mapped: no fault"
 			if faults > 0 {
 				what = fmt.Sprintf("%d fault(s), %d page-in(s)", faults, after.VM.PageIns-before.VM.PageIns)
+				if z := after.VM.ZeroFills - before.VM.ZeroFills; z > 0 {
+					what += fmt.Sprintf(" (%d zero-filled by the kernel: never paged out)", z)
+				}
 			}
 			fmt.Fprintf(s.out, "touch %#08x: read %#02x (object %d offset %#x): %s\n", addr, v, m.Object, addr-m.Addr, what)
 			return
