@@ -56,7 +56,7 @@ func TestErrorOnDataUnlock(t *testing.T) {
 		t.Fatalf("%d data_unlocks refused, want 1", n)
 	}
 	wantPage(t, r, 0, 1)
-	if res, tries := e.fault(r.Addr(), pmap.Write, 100000); res != pmap.Unhandled {
+	if res, tries := e.fault(r.Addr(), pmap.Write, untilAnswered); res != pmap.Unhandled {
 		t.Fatalf("write fault: %v after %d tries, want Unhandled", res, tries)
 	}
 	if rep := e.k.LastUnhandled(); rep.Reason != vm.ReasonUnlockRefused || rep.Addr != r.Addr() {

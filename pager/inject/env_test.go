@@ -29,6 +29,12 @@ func newEnv(t testing.TB, frames int, dp mo.DefaultPager) *env {
 	return &env{k: vmtest.NewKernel(t, vmtest.Config{PageSize: ps, Frames: frames, DefaultPager: dp, CheckAtEnd: true})}
 }
 
+// untilAnswered bounds the tries of a fault that waits for an answer made
+// by another goroutine (a call worker, the pager's own): far more yields
+// than any answer takes on a loaded machine, so that only a lost answer
+// reaches it.
+const untilAnswered = 1_000_000
+
 // fault runs the handler for an access to va until it resolves (Retry) or
 // is refused (Unhandled), yielding between tries as a waiting goroutine
 // does; it gives up after max tries (a hang, for the test to report).

@@ -75,7 +75,7 @@ func TestErrorOnDataRequest(t *testing.T) {
 	if !errors.As(err, &de) || !errors.Is(err, mo.KernMemoryError) || !errors.Is(err, mo.KernFailure) {
 		t.Fatalf("ReadAt of a refused page: %v, want *vm.DataError with KERN_FAILURE", err)
 	}
-	if res, _ := e.fault(r.Addr()+ps, pmap.Read, 1000); res != pmap.Unhandled || e.k.LastUnhandled().Reason != vm.ReasonDataError {
+	if res, _ := e.fault(r.Addr()+ps, pmap.Read, untilAnswered); res != pmap.Unhandled || e.k.LastUnhandled().Reason != vm.ReasonDataError {
 		t.Fatalf("fault on a refused page: %v, %v", res, e.k.LastUnhandled().Reason)
 	}
 	if rep := e.k.LastUnhandled(); rep.Addr != r.Addr()+ps {
@@ -208,7 +208,7 @@ func TestPagerRefusingEveryDataReturn(t *testing.T) {
 		wantPage(t, r, i, byte(0x80+i))
 	}
 	va := r.Addr() + uint32(full)*ps
-	if res, tries := e.fault(va, pmap.Read, 100000); res != pmap.Unhandled {
+	if res, tries := e.fault(va, pmap.Read, untilAnswered); res != pmap.Unhandled {
 		t.Fatalf("fault with only kept pages left: %v after %d tries, want Unhandled", res, tries)
 	}
 	if rep := e.k.LastUnhandled(); rep.Reason != vm.ReasonPageOutRefused || rep.Addr != va {
@@ -269,7 +269,7 @@ func wantFailed(t *testing.T, e *env, r *vm.Region, op mo.Op) {
 	if v, ok := pp.Value.(*inject.Injected); !ok || v.Op != op {
 		t.Fatalf("panic value %v (%T), want %T for %v", pp.Value, pp.Value, inj, op)
 	}
-	if res, _ := e.fault(r.Addr()+5*ps, pmap.Read, 1000); res != pmap.Unhandled || e.k.LastUnhandled().Reason != vm.ReasonTerminated {
+	if res, _ := e.fault(r.Addr()+5*ps, pmap.Read, untilAnswered); res != pmap.Unhandled || e.k.LastUnhandled().Reason != vm.ReasonTerminated {
 		t.Fatalf("fault after a panic: %v, %v", res, e.k.LastUnhandled().Reason)
 	}
 	if err := r.Sync(0, ps); !errors.Is(err, vm.ErrTerminated) {
@@ -298,7 +298,7 @@ func TestPanicInDataRequest(t *testing.T) {
 		e := newEnv(t, 32, nil)
 		_, r := mapWrapped(t, e, inject.NewSchedule(1).Then(mo.OpDataRequest, inject.Panic))
 		if byFault {
-			if res, _ := e.fault(r.Addr(), pmap.Read, 100000); res != pmap.Unhandled ||
+			if res, _ := e.fault(r.Addr(), pmap.Read, untilAnswered); res != pmap.Unhandled ||
 				e.k.LastUnhandled().Reason != vm.ReasonTerminated {
 				t.Fatalf("fault whose data_request panicked: %v, %v", res, e.k.LastUnhandled().Reason)
 			}
@@ -435,7 +435,7 @@ func TestDelayedAnswer(t *testing.T) {
 	e := newEnv(t, 32, nil)
 	s := inject.NewSchedule(1).Then(mo.OpDataSupply, inject.Delay, inject.Delay)
 	_, r := mapWrapped(t, e, s)
-	if res, tries := e.fault(r.Addr(), pmap.Read, 100000); res != pmap.Retry || tries < 2 {
+	if res, tries := e.fault(r.Addr(), pmap.Read, untilAnswered); res != pmap.Retry || tries < 2 {
 		t.Fatalf("fault with a delayed answer: %v after %d tries", res, tries)
 	}
 	wantPage(t, r, 0, 1)
@@ -466,7 +466,7 @@ func TestDroppedAnswer(t *testing.T) {
 	if err := <-errc; !errors.Is(err, vm.ErrTerminated) {
 		t.Fatalf("waiter after destroy: %v, want ErrTerminated", err)
 	}
-	if res, _ := e.fault(r.Addr(), pmap.Read, 1000); res != pmap.Unhandled || e.k.LastUnhandled().Reason != vm.ReasonTerminated {
+	if res, _ := e.fault(r.Addr(), pmap.Read, untilAnswered); res != pmap.Unhandled || e.k.LastUnhandled().Reason != vm.ReasonTerminated {
 		t.Fatalf("fault after destroy: %v %v", res, e.k.LastUnhandled().Reason)
 	}
 }
