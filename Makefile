@@ -87,13 +87,15 @@ BENCH_TARGET_PKGS = $(shell grep -l --include='*_test.go' -r -e '^func Benchmark
 BENCHTIME ?= 200ms
 
 # make bench: the on-target benchmarks in QEMU with -icount shift=0
-# (ns/op are instructions per operation) and the host benchmarks (ratios
-# to a 4 KiB copy measured in the same run), then one table of both. The
-# raw outputs stay in $(BUILD)/bench-*.txt.
-bench: tamago-check bin/qemu-run
+# (ns/op are instructions per operation; the guests reach a qemu-nbd at
+# 10.0.2.100:10809 for netstack's NBD benchmarks, scripts/with-nbd.sh) and
+# the host benchmarks (ratios to a 4 KiB copy measured in the same run),
+# then one table of both. The raw outputs stay in $(BUILD)/bench-*.txt.
+bench: tamago-check bin/qemu-run bin/netrelay
 	@scripts/deps.sh qemu-system-arm
+	@scripts/deps.sh qemu-nbd
 	@mkdir -p $(BUILD)
-	TAMACH_ICOUNT=1 $(TARGET_ENV) $(TAMAGO) test -count=1 -run '^$$' -bench '^BenchmarkTarget' -benchtime $(BENCHTIME) \
+	TAMACH_ICOUNT=1 scripts/with-nbd.sh bin/netrelay env $(TARGET_ENV) $(TAMAGO) test -count=1 -run '^$$' -bench '^BenchmarkTarget' -benchtime $(BENCHTIME) \
 		-timeout $(TARGET_TIMEOUT) -tags linkramsize -ldflags "$(TARGET_LDFLAGS)" -exec $(CURDIR)/bin/qemu-run \
 		$(BENCH_TARGET_PKGS) > $(BUILD)/bench-target.txt || { cat $(BUILD)/bench-target.txt; exit 1; }
 	@scripts/deps.sh qemu-nbd

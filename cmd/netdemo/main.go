@@ -2,7 +2,7 @@
 
 // Command netdemo runs tamach over the network on a board with an ENET
 // (QEMU's mcimx6ul-evk with user networking): the stack of package
-// netstack on ENET1 at 10.0.2.15/24, and one of two runs.
+// netstack on ENET1 at 10.0.2.15/24, and one of three runs.
 //
 //	netdemo nbd [-server 10.0.2.100:10809] [-export tamach] [-frames 2] [-times 4]
 //
@@ -13,14 +13,20 @@
 // server then), the time per page-out and per page-in, the connect time
 // and the share of the time spent in the network stack.
 //
+//	netdemo rtt [-server 10.0.2.100:10809] [-export tamach] [-n 200]
+//
+// times -n NBD page writes and reads from the guest without vm, and the
+// connect.
+//
 //	netdemo count -id 0|1 [-server 10.0.2.100:7070] [-rounds 50]
 //
 // maps object 1 of a coherence pager (cmd/coherence) through mo/moremote
 // and adds to two counters under Peterson's lock kept in the object,
-// with kernel -id among two; then it syncs the object.
+// with kernel -id among two, once both have come; then it syncs the
+// object.
 //
 // Under QEMU the server is a host loopback port reached through a
-// guestfwd (see README.md, Network). The exit status is 0 only if the run
+// guestfwd (see README.md, The network). The exit status is 0 only if the run
 // was right.
 package main
 
@@ -43,7 +49,7 @@ var mac = net.HardwareAddr{0x02, 0x74, 0x61, 0x6d, 0x61, 0x01}
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Println("usage: netdemo nbd|count [flags]")
+		fmt.Println("usage: netdemo nbd|rtt|count [flags]")
 		os.Exit(2)
 	}
 	mode, args := os.Args[1], os.Args[2:]
@@ -56,7 +62,7 @@ func main() {
 	case "count":
 		err = runCount(args)
 	default:
-		err = fmt.Errorf("unknown run %q: nbd or count", mode)
+		err = fmt.Errorf("unknown run %q: nbd, rtt or count", mode)
 	}
 	if err != nil {
 		fmt.Println("netdemo:", err)
