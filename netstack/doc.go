@@ -5,6 +5,12 @@
 // enet_tamago.go); on the host, tests give it a wire of their own, so the
 // endpoint and the stack set-up are plain Go, tested without a board.
 //
+// The USB armory Mk II has no ENET; its network is Ethernet over USB (a
+// CDC-ECM device on TamaGo's soc/nxp/usb driver, which the usbarmory
+// imx-usbnet module provides upstream but is not available to this
+// project). A NIC over it is not written yet: the stack runs under QEMU
+// only.
+//
 // A Stack has one NIC with a static IPv4 address and a default route
 // (QEMU's user network: 10.0.2.15/24, gateway 10.0.2.2, see QEMUConfig).
 // Stack.DialTCP and Stack.Dialer give net.Conn values for package
