@@ -365,24 +365,75 @@ func BenchmarkTargetClear4K(b *testing.B) {
 }
 
 // ownPageToucher is a pager that is not fault-safe (its calls come from
-// the call workers) and that, inside the data_request for offset 0,
-// after answering it, loads from another page of its own object through
-// the window.
+// the call workers) and that, inside the data_request for offset
+// touchOff, loads from byte at of its own object through the window:
+// after answering it, or before with beforeAnswer.
 type ownPageToucher struct {
 	mo.Object
-	win     []byte
-	at      int
-	got     byte
-	touched chan struct{}
+	win          []byte
+	touchOff     mo.Offset
+	at           int
+	beforeAnswer bool
+	got          byte
+	caught       uint64 // unhandled faults caught during the load
+	touched      chan struct{}
 }
 
 func (p *ownPageToucher) DataRequest(seq mo.Seqno, ctl mo.Control, off mo.Offset, n mo.Size, desired mo.Prot) error {
+	if off == p.touchOff && p.beforeAnswer {
+		p.touch()
+	}
 	err := p.Object.DataRequest(seq, ctl, off, n, desired)
-	if off == 0 {
-		p.got = p.win[p.at] // a real abort, taken by the call worker
-		close(p.touched)
+	if off == p.touchOff && !p.beforeAnswer {
+		p.touch()
 	}
 	return err
+}
+
+func (p *ownPageToucher) touch() {
+	before := router.caught
+	p.got = p.win[p.at] // a real abort, taken by the call worker
+	p.caught = router.caught - before
+	close(p.touched)
+}
+
+// TestTargetPagerTouchingItsOwnRequestedPageIsReported: on the target,
+// a pager that is not fault-safe touches, before answering, the page it
+// was asked for: its access is Unhandled with ReasonSelfDeadlock, naming
+// the address (here caught and skipped, as a test may, instead of
+// stopping the program), and the outer access is then served.
+func TestTargetPagerTouchingItsOwnRequestedPageIsReported(t *testing.T) {
+	tg := newTarget(t, 8)
+	tg.Kernel.callWaitLimit = 1000 // the default takes seconds of retries
+	catchUnhandled(true)
+	defer catchUnhandled(false)
+	init := make([]byte, 16<<10)
+	for i := range init {
+		init[i] = byte(i>>12 + 1)
+	}
+	inner, err := rampager.New(rampager.Config{Size: mo.Size(len(init)), Initial: init})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &ownPageToucher{Object: inner, touchOff: 1 << 12, at: 1<<12 + 9, beforeAnswer: true, touched: make(chan struct{})}
+	r, err := tg.Kernel.Map(p, mo.Size(len(init)), 0, uint32(len(init)), MapOptions{Prot: mo.ProtRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.win = r.Bytes()
+	if got := p.win[1<<12+7]; got != 2 {
+		t.Fatalf("outer load: %#x, want 2", got)
+	}
+	<-p.touched
+	if p.caught != 1 {
+		t.Fatalf("%d unhandled faults during the pager's access to its requested page, want 1", p.caught)
+	}
+	if rep := tg.Kernel.LastUnhandled(); rep.Reason != ReasonSelfDeadlock || rep.Addr != r.Addr()+1<<12+9 {
+		t.Fatalf("report %+v, want %v at %#x", rep, ReasonSelfDeadlock, r.Addr()+1<<12+9)
+	}
+	if err := r.Unmap(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestTargetPagerTouchingAnotherPageOfItsObjectIsServed: on the target,
@@ -399,7 +450,7 @@ func TestTargetPagerTouchingAnotherPageOfItsObjectIsServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &ownPageToucher{Object: inner, at: 2<<12 + 5, touched: make(chan struct{})}
+	p := &ownPageToucher{Object: inner, touchOff: 0, at: 2<<12 + 5, touched: make(chan struct{})}
 	r, err := tg.Kernel.Map(p, mo.Size(len(init)), 0, uint32(len(init)), MapOptions{Prot: mo.ProtRead})
 	if err != nil {
 		t.Fatal(err)
@@ -410,8 +461,8 @@ func TestTargetPagerTouchingAnotherPageOfItsObjectIsServed(t *testing.T) {
 		t.Fatalf("outer load: %#x, want 1", got)
 	}
 	<-p.touched
-	if p.got != 3 {
-		t.Fatalf("the pager's load from page 2: %#x, want 3", p.got)
+	if p.got != 3 || p.caught != 0 {
+		t.Fatalf("the pager's load from page 2: %#x (%d faults caught), want 3", p.got, p.caught)
 	}
 	s := tg.Kernel.Stats()
 	if s.DataRequests-before.DataRequests != 2 || s.Unhandled != before.Unhandled {
