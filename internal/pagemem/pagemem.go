@@ -7,7 +7,7 @@
 // DDI 0406C, chapter A8: VLDM, VSTM); elsewhere, or for a length or alignment
 // they do not take, they are Go's clear and copy. Go's own runtime clears
 // and copies at most 32 bytes per instruction on ARM: under QEMU a 4 KiB
-// page takes 550 and 683 instructions that way, 93 and 138 here
+// page takes 550 and 683 instructions that way, 87 and 138 here
 // (BenchmarkTargetPageClear, BenchmarkTargetPageCopy).
 //
 // # Why D16-D31 need no saving

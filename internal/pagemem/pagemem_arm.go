@@ -10,6 +10,9 @@ var fast = vfpRegisters() == 2
 
 func aligned(p *byte) bool { return uintptr(unsafe.Pointer(p))&3 == 0 }
 
+// zeros is what clearBlocks loads into D16-D31 to store.
+var zeros [128]byte
+
 // defined in pagemem_arm.s
 
 // vfpRegisters returns MVFR0[3:0]: 2 for 32 double registers.

@@ -4,8 +4,9 @@
 
 // The VFP and Advanced SIMD instructions are WORDs: the Go assembler
 // names only D0-D15. Encodings from the ARM ARM (DDI 0406C), chapter A8:
-// VLDM, VSTM, VMOV (immediate) and VMRS; MVFR0 (Media and VFP Feature
-// Register 0) bits [3:0] count the double registers.
+// VLDM, VSTM and VMRS; MVFR0 (Media and VFP Feature Register 0) bits
+// [3:0] count the double registers. Only VFP instructions are used, so a
+// core with VFPv3-D32 and no Advanced SIMD takes them too.
 
 // func vfpRegisters() uint32
 TEXT ·vfpRegisters(SB),NOSPLIT,$0-4
@@ -18,14 +19,8 @@ TEXT ·vfpRegisters(SB),NOSPLIT,$0-4
 TEXT ·clearBlocks(SB),NOSPLIT,$0-8
 	MOVW	p+0(FP), R0
 	MOVW	n+4(FP), R1
-	WORD	$0xf2c00050	// vmov.i32 q8, #0
-	WORD	$0xf2c02050	// vmov.i32 q9, #0
-	WORD	$0xf2c04050	// vmov.i32 q10, #0
-	WORD	$0xf2c06050	// vmov.i32 q11, #0
-	WORD	$0xf2c08050	// vmov.i32 q12, #0
-	WORD	$0xf2c0a050	// vmov.i32 q13, #0
-	WORD	$0xf2c0c050	// vmov.i32 q14, #0
-	WORD	$0xf2c0e050	// vmov.i32 q15, #0
+	MOVW	$·zeros(SB), R2
+	WORD	$0xecd20b20	// vldmia r2, {d16-d31}: 128 zero bytes (VFP only, no Advanced SIMD)
 clear:
 	WORD	$0xece00b20	// vstmia r0!, {d16-d31}: 128 bytes
 	WORD	$0xece00b20
