@@ -98,7 +98,8 @@
 //
 // The fault handler runs on g0 with IRQs masked and may call Upgrade,
 // Enter, EnterPage, Lookup and Extract only if it can take vm's lock without
-// blocking (a try-lock); when it cannot, the faulting goroutine yields
+// blocking (a try-lock, or, in abort mode where nothing else runs, seeing
+// it free: InAbortMode); when it cannot, the faulting goroutine yields
 // and retries. pmap's own code never touches memory inside a window
 // (tables live in identity-mapped memory outside every window), so an
 // abort never interrupts a Pmap method; as a guard, a method entered

@@ -52,15 +52,24 @@
 // reached through PhysMem, outside every window), so no fault can happen
 // while it is held by the faulting goroutine.
 //
+// Kernel.mu records whether it is held (kernelMutex.held, written by the
+// holder only). In the abort hook on the target (pmap.InAbortMode: g0,
+// IRQs masked, one core) nothing else runs until the handler returns, so
+// the handler takes no lock there: it checks that no goroutine holds
+// Kernel.mu and then runs as its holder would, without the atomic
+// operations of a lock (Kernel.elided, faultLock). Called from a
+// goroutine, and always on the host, it try-locks Kernel.mu.
+//
 // # The fault path
 //
 // HandleFault runs on g0 with IRQs masked on the target. It does not
-// block: it try-locks Kernel.mu and answers Yield when the lock is held
-// (the goroutine retries later), it allocates nothing, and it makes at
-// most one pager call, with the lock released. A synchronous pager answers
-// inside that call; its DataSupply takes Kernel.mu, which is free then
-// (one core, IRQs masked: nothing else runs), and the handler retakes the
-// lock and maps the page: Retry. An asynchronous pager answers later from
+// block: it answers Yield when Kernel.mu is held (the goroutine retries
+// later) and otherwise takes it, or in the abort hook runs elided (see
+// "Lock order"); it allocates nothing, and it makes at most one pager
+// call, with the lock released (elided: not held). A synchronous pager
+// answers inside that call; its DataSupply takes Kernel.mu, which is free
+// then (one core, IRQs masked: nothing else runs), and the handler
+// retakes the lock (elided: nothing to retake) and maps the page: Retry. An asynchronous pager answers later from
 // its own goroutine: the faulting goroutine is answered Yield, waits
 // through the fault-yield trampoline and faults again, finding the page.
 // A fault on g0 cannot wait: whatever would be a Yield is Unhandled there

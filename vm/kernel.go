@@ -224,8 +224,11 @@ type Kernel struct {
 	// 64 KiB kernel) makes enterPageLocked use pmap.Enter.
 	attrs [8][2]pmap.PageAttr
 
-	mu   sync.Mutex
+	mu   kernelMutex
 	cond sync.Cond // L is &mu; broadcast when page or object state changes and waiters > 0
+	// elided: the fault handler runs in the abort hook without having
+	// taken mu (faultLock). Written only by that handler.
+	elided bool
 
 	pm         *pmap.Pmap            // protected by mu
 	pool       *pool                 // protected by mu
@@ -244,6 +247,35 @@ type Kernel struct {
 }
 
 var _ pmap.FaultHandler = (*Kernel)(nil)
+
+// kernelMutex is Kernel.mu: a sync.Mutex that also says whether it is
+// held. held is set by the holder once it has the lock and cleared before
+// it lets it go, so it is true exactly while a goroutine holds the lock,
+// as seen from the one core; the fault handler in the abort hook reads it
+// instead of taking the lock (faultLock). Every locking goes through
+// these methods (sync.Cond too: its L is the kernelMutex).
+type kernelMutex struct {
+	sync.Mutex
+	held bool
+}
+
+func (l *kernelMutex) Lock() {
+	l.Mutex.Lock()
+	l.held = true
+}
+
+func (l *kernelMutex) Unlock() {
+	l.held = false
+	l.Mutex.Unlock()
+}
+
+func (l *kernelMutex) TryLock() bool {
+	if !l.Mutex.TryLock() {
+		return false
+	}
+	l.held = true
+	return true
+}
 
 // New makes a kernel. The frame pool is FrameSize/PageSize frames at
 // FrameBase; nothing on the fault path allocates after New.
