@@ -27,6 +27,13 @@ import (
 //
 // On g0 (onG0) nothing can wait: every case that would Yield is
 // Unhandled, except that a synchronous pager is still called.
+//
+// The fault path's functions (HandleFault, faultLock, quickFaultLocked,
+// enterPageLocked) need no stack check of their own (go:nosplit): their
+// frames are small, what they call checks its own, and the linker checks
+// the chain.
+//
+//go:nosplit
 func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
 	elided, ok := k.faultLock()
 	if !ok {
@@ -83,6 +90,8 @@ func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
 // k.elided for faultUnlock, so that a nested fault's handler, inside the
 // outer one's pager call, leaves the outer one elided.
 // Postconditions, if ok: the caller holds k.mu, or runs elided.
+//
+//go:nosplit
 func (k *Kernel) faultLock() (prev, ok bool) {
 	if pmap.InAbortMode() {
 		if k.mu.held {
@@ -145,6 +154,8 @@ func accessProt(a pmap.Access) mo.Prot {
 // The two must agree.
 // Preconditions: k.mu is held; e is the entry holding f.Addr. Allocates
 // nothing.
+//
+//go:nosplit
 func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) {
 	acc := accessProt(f.Access)
 	o := e.obj
@@ -202,6 +213,8 @@ func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) 
 // the entry's protection less the page's lock, referenced, and for a
 // write writable and dirty.
 // Preconditions: k.mu is held; the page is resident, filled, not busy.
+//
+//go:nosplit
 func (k *Kernel) enterPageLocked(e *mapEntry, i int, va uint32, acc mo.Prot) error {
 	fr := &k.pool.frames[i]
 	prot := e.prot &^ fr.pageLock()
