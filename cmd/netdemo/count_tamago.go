@@ -41,11 +41,7 @@ func runCount(args []string) error {
 	if *id != 0 && *id != 1 {
 		return errors.New("-id must be 0 or 1")
 	}
-	addr, err := parseServer(*server)
-	if err != nil {
-		return err
-	}
-	st, err := startNetwork()
+	st, addr, err := startNetworkTo(*server)
 	if err != nil {
 		return err
 	}

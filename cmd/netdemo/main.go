@@ -93,6 +93,17 @@ func parseServer(s string) (netip.AddrPort, error) {
 	return a, nil
 }
 
+// startNetworkTo checks the -server address, then starts the network
+// (startNetwork). The caller closes the stack.
+func startNetworkTo(server string) (*netstack.Stack, netip.AddrPort, error) {
+	addr, err := parseServer(server)
+	if err != nil {
+		return nil, addr, err
+	}
+	st, err := startNetwork()
+	return st, addr, err
+}
+
 var layout = qemu.Layout
 
 // dialFirst connects once through the stack, waiting up to limit: the

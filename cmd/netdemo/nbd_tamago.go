@@ -24,11 +24,7 @@ func runNBD(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	addr, err := parseServer(*server)
-	if err != nil {
-		return err
-	}
-	st, err := startNetwork()
+	st, addr, err := startNetworkTo(*server)
 	if err != nil {
 		return err
 	}
