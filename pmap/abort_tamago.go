@@ -51,7 +51,9 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 	prev := arm.SystemExceptionHandler
 	abortHook.d, abortHook.prev, abortHook.f = d, prev, &abortHook.fault
 	arm.SystemExceptionHandler = handleException
+	restoreVectors := installNestedGuard()
 	return func() {
+		restoreVectors()
 		arm.SystemExceptionHandler = prev
 		abortHook.d = nil
 	}
@@ -134,16 +136,22 @@ func SkipFaultingInstruction() {
 func reportAndExit(f *Fault, frame *[frameWords]uint32, s uint32) {
 	regs := Registers{SP: s, LR: readLRusr(), PC: frame[13], CPSR: readSPSR()}
 	copy(regs.R[:], frame[:13])
-	word, ok := uint32(0), false
-	if start, end := runtime.TextRegion(); regs.PC&3 == 0 && uint64(regs.PC) >= uint64(start) && uint64(regs.PC)+4 <= uint64(end) {
-		word, ok = *(*uint32)(physPtr(regs.PC)), true
-	}
+	word, ok := instructionAt(regs.PC)
 	var b strings.Builder
 	WriteReport(&b, f, &regs, word, ok, symbolize)
 	// print, not os.Stdout: the file's write path defers, which is fatal
 	// on the system stack.
 	print(b.String())
 	os.Exit(ExitUnhandledFault)
+}
+
+// instructionAt returns the instruction word at pc, if pc is an aligned
+// address in the program's text.
+func instructionAt(pc uint32) (word uint32, ok bool) {
+	if start, end := runtime.TextRegion(); pc&3 == 0 && uint64(pc) >= uint64(start) && uint64(pc)+4 <= uint64(end) {
+		return *(*uint32)(physPtr(pc)), true
+	}
+	return 0, false
 }
 
 // symbolize names the function holding pc and the offset into it.

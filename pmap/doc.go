@@ -88,6 +88,17 @@
 // Yield into Unhandled there, so a handler serves such faults
 // synchronously or lets them be reported.
 //
+// An abort taken inside the hook (abort mode: a handler touching window
+// memory) is a nested abort. It cannot be resumed: the exception has
+// overwritten LR_abt and SPSR_abt, the outer abort's way back, and
+// TamaGo's vector would push its frame over the outer one and run the
+// hook on the goroutine's stack with g0 ("morestack on g0"). While the
+// hook is installed, a six-instruction check in front of TamaGo's data
+// and prefetch abort vectors (nested_arm.s) sends an abort from abort
+// mode elsewhere: the program stops with WriteNestedReport's report of
+// both faults, the nested one's registers, and ExitUnhandledFault; the
+// handler is not entered again.
+//
 // # Locking and re-entry
 //
 // pmap holds no lock. Lock order, outermost first:

@@ -88,3 +88,33 @@ func WriteReport(w io.Writer, f *Fault, regs *Registers, word uint32, ok bool, s
 	}
 	fmt.Fprintf(w, "  sp  %#08x  lr  %#08x  cpsr %#08x\n", regs.SP, regs.LR, regs.CPSR)
 }
+
+// WriteNestedReport writes the report of a nested abort: nested was taken
+// inside the abort hook (in abort mode, on the target) while it served
+// outer, in the middle of its handler. Neither can go on: the nested
+// exception overwrote the LR and SPSR of abort mode, through which the
+// outer abort returns (the interrupted handler's LR and the outer
+// context's CPSR are lost; they are given as 0). It writes one line
+// naming both addresses and where each was taken, then each fault's
+// report (WriteReport), the nested one first. It allocates, as
+// WriteReport does.
+func WriteNestedReport(w io.Writer, nested *Fault, regs *Registers, word uint32, ok bool,
+	outer *Fault, outerRegs *Registers, outerWord uint32, outerOK bool, sym Symbolizer) {
+	fmt.Fprintf(w, "tamach: nested abort: %s at %#08x (pc %#08x%s) inside the abort handler, while it served the %s at %#08x (pc %#08x%s); neither can be resumed\n",
+		nested.Access.String(), nested.Addr, regs.PC, symbolAt(sym, regs.PC),
+		outer.Access.String(), outer.Addr, outerRegs.PC, symbolAt(sym, outerRegs.PC))
+	fmt.Fprintf(w, "the nested abort (lr lost):\n")
+	WriteReport(w, nested, regs, word, ok, sym)
+	fmt.Fprintf(w, "the abort it interrupted (cpsr lost):\n")
+	WriteReport(w, outer, outerRegs, outerWord, outerOK, sym)
+}
+
+// symbolAt is " in " and sym's name for pc, or "".
+func symbolAt(sym Symbolizer, pc uint32) string {
+	if sym != nil {
+		if s := sym(pc); s != "" {
+			return " in " + s
+		}
+	}
+	return ""
+}

@@ -56,3 +56,35 @@ func TestReportOfPrefetchAbortWithoutInstruction(t *testing.T) {
 		}
 	}
 }
+
+func TestNestedReportNamesBothFaults(t *testing.T) {
+	nested := DecodeData(FSTranslationSection, 0xc0001007)
+	outer := DecodeData(1<<11|FSTranslationPage, 0xc0000005)
+	regs := Registers{PC: 0x80104ba8, SP: 0x8bfffd6c, CPSR: 0x200001d7}
+	oregs := Registers{PC: 0x80105078, SP: 0x82453e6c, LR: 0x80105044}
+	syms := map[uint32]string{0x80104ba8: "main.pager.DataRequest+0x7c", 0x80105078: "main.main+0x3bc"}
+	var b strings.Builder
+	WriteNestedReport(&b, &nested, &regs, 0xe7d1000b, true, &outer, &oregs, 0xe5801000, true,
+		func(pc uint32) string { return syms[pc] })
+	out := b.String()
+	first, _, _ := strings.Cut(out, "\n")
+	for _, want := range []string{
+		"nested abort: read at 0xc0001007 (pc 0x80104ba8 in main.pager.DataRequest+0x7c) inside the abort handler",
+		"while it served the write at 0xc0000005 (pc 0x80105078 in main.main+0x3bc)",
+		"neither can be resumed",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first line lacks %q:\n%s", want, out)
+		}
+	}
+	nestedAt := strings.Index(out, "unhandled data abort: read at 0xc0001007: translation fault, level 1")
+	outerAt := strings.Index(out, "unhandled data abort: write at 0xc0000005: translation fault, level 2")
+	if nestedAt < 0 || outerAt < nestedAt {
+		t.Errorf("want the nested fault's report, then the outer's:\n%s", out)
+	}
+	for _, want := range []string{"ldrb r0, [r1, fp]", "str r1, [r0]", "sp  0x82453e6c  lr  0x80105044"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -73,7 +73,12 @@
 // its own goroutine: the faulting goroutine is answered Yield, waits
 // through the fault-yield trampoline and faults again, finding the page.
 // A fault on g0 cannot wait: whatever would be a Yield is Unhandled there
-// and LastUnhandled says why (a synchronous pager is still served).
+// and LastUnhandled says why (a synchronous pager is still served). On the
+// target a fault-safe pager called inline must not touch window memory
+// that faults: that abort is taken inside the abort hook, where it cannot
+// be served or resumed, and pmap stops the program with a report naming
+// both faults (pmap's "Nested aborts"); the host, where HandleFault is
+// simply called again, reports it Unhandled instead.
 // Faults in runtime assembly (memmove, memclr) on a goroutine are ordinary
 // goroutine faults and may Yield.
 //
