@@ -28,7 +28,7 @@ import (
 // On g0 (onG0) nothing can wait: every case that would Yield is
 // Unhandled, except that a synchronous pager is still called.
 //
-// The fault path's functions (HandleFault, faultLock, quickFaultLocked,
+// The fault path's functions (HandleFault, faultLock, quickFaultLocked, fillFaultLocked,
 // enterPageLocked) need no stack check of their own (go:nosplit): their
 // frames are small, what they call checks its own, and the linker checks
 // the chain.
@@ -142,29 +142,82 @@ func accessProt(a pmap.Access) mo.Prot {
 
 // quickFaultLocked resolves the common translation faults with as few
 // calls as it can (on ARM every call passes its arguments through
-// memory): on a resident page that allows the access, it enters the page;
-// on a missing page of anonymous memory never paged out, it zero-fills a
-// frame and enters it; on a missing page of an object whose pager is
-// called inline (mo.FaultSafe),
-// with no other call on the object under way, no clustering and frames
-// above the reserve, it makes the data_request with the lock released and,
-// if the pager answered inside the call, enters the page. It reports
-// whether it resolved the fault; if not, faultLocked resolves it, with the
-// entry returned (looked up again after a call; nil if there is none now).
-// The two must agree.
-// Preconditions: k.mu is held; e is the entry holding f.Addr. Allocates
-// nothing.
+// memory). The most common, a resident page of a 4 KiB kernel that the
+// entry's protection and the page's lock allow, not busy, in error or
+// wired there, it resolves itself, with one call (Pmap.EnterPage); the
+// others it hands to fillFaultLocked with the frame it found. It reports
+// whether it resolved the fault; if not, faultLocked resolves it, with
+// the entry returned (looked up again after a call; nil if there is none
+// now). The two must agree.
+// Preconditions: k.mu is held (or elided); e is the entry holding
+// f.Addr; f is a translation fault. Allocates nothing.
 //
 //go:nosplit
 func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) {
-	acc := accessProt(f.Access)
+	acc, w := mo.ProtRead, 0
+	if f.Access == pmap.Write {
+		acc, w = mo.ProtWrite, 1
+	} else if f.Access == pmap.Execute {
+		acc = mo.ProtExecute
+	}
 	o := e.obj
-	if e.prot&acc != acc || o.destroy || !o.live() {
+	if e.prot&acc != acc || o.destroy || o.state != objInit && o.state != objReady {
 		return e, false
 	}
+	va := f.Addr
+	index := e.first + (va-e.start)>>(k.shift&31)
+	p := k.pool
+	i := *p.bucket(o.id, index)
+	for i != 0 {
+		fr := &p.frames[i-1]
+		if fr.obj == o.id && fr.index == index {
+			break
+		}
+		i = fr.next
+	}
+	if i == 0 {
+		return k.fillFaultLocked(e, f, -1)
+	}
+	fr := &p.frames[i-1]
+	if fr.flags&(pgBusy|pgError) != 0 || fr.pageLock()&(acc|mo.ProtRead) != 0 || e.region.wired != nil {
+		return k.fillFaultLocked(e, f, int(i-1))
+	}
+	// k.attrs is set in a 4 KiB kernel only: the page is va&^0xfff.
+	a := k.attrs[(e.prot&^fr.pageLock())&mo.ProtAll][w]
+	if a == (pmap.PageAttr{}) || k.pm.EnterPage(va&^0xfff, p.base+(i-1)<<(p.shift&31), a) != nil {
+		return k.fillFaultLocked(e, f, int(i-1))
+	}
+	if w == 1 {
+		fr.flags |= pgReferenced | pgDirty
+	} else {
+		fr.flags |= pgReferenced
+	}
+	k.stats.FaultsResident++
+	return e, true
+}
+
+// fillFaultLocked is quickFaultLocked's way for the rest of the common
+// translation faults: on a resident page that allows the access, it
+// enters the page (a wired one, or in a 64 KiB kernel); on a missing page
+// of anonymous memory never paged out, it zero-fills a frame and enters
+// it; on a missing page of an object whose pager is called inline
+// (mo.FaultSafe), with no other call on the object under way, no
+// clustering and frames above the reserve, it makes the data_request with
+// the lock released and, if the pager answered inside the call, enters
+// the page. It reports
+// whether it resolved the fault; if not, faultLocked resolves it, with the
+// entry returned (looked up again after a call; nil if there is none now).
+// The two must agree. i is the page's frame as quickFaultLocked found it
+// (-1: missing).
+// Preconditions: k.mu is held; e is the entry holding f.Addr, whose
+// protection allows the access to its live object. Allocates nothing.
+//
+//go:nosplit
+func (k *Kernel) fillFaultLocked(e *mapEntry, f *pmap.Fault, i int) (*mapEntry, bool) {
+	acc := accessProt(f.Access)
+	o := e.obj
 	index := e.indexOf(f.Addr, k.shift)
 	p := k.pool
-	i := p.lookup(o.id, index)
 	missing := i < 0
 	if missing && o.state == objReady && o.neverReturned(index) && p.nfree > k.reserve {
 		// Anonymous memory never paged out: zeros, no call.
