@@ -93,7 +93,7 @@
 // overwritten LR_abt and SPSR_abt, the outer abort's way back, and
 // TamaGo's vector would push its frame over the outer one and run the
 // hook on the goroutine's stack with g0 ("morestack on g0"). While the
-// hook is installed, a six-instruction check in front of TamaGo's data
+// hook is installed, a seven-instruction check in front of TamaGo's data
 // and prefetch abort vectors (nested_arm.s) sends an abort from abort
 // mode elsewhere: the program stops with WriteNestedReport's report of
 // both faults, the nested one's registers, and ExitUnhandledFault; the

@@ -21,7 +21,7 @@ import (
 // from abort mode does not go to TamaGo's vector; nestedAbort writes the
 // report of both faults (WriteNestedReport) and stops the program with
 // ExitUnhandledFault. Every other abort goes on to TamaGo's vector as
-// before, for the cost of six instructions.
+// before, for the cost of seven instructions.
 
 // vectorAddrs is the offset of the handler addresses in TamaGo's vector
 // table at VBAR: eight "ldr pc, [pc, #24]", then the eight addresses the

@@ -136,6 +136,21 @@
 // a sync.Cond on Kernel.mu, broadcast when a page leaves transit, an
 // object becomes ready or a synchronize completes.
 //
+// A pager may call that API from inside one of the kernel's calls on its
+// object, but on that same object only for what needs no other call on
+// it and no wait: a page that is resident and unlocked for the access.
+// Anything else (its requested page, another missing page, the page it
+// is being returned, Sync) would wait for the very call it is made from
+// (the page's answer, or the pager's mo.Sequencer turn), and is refused
+// with a *SelfDeadlockError (ErrSelfDeadlock) naming the call and the
+// object offset. The kernel tells these calls from others as the fault
+// handler tells a pager's own access: the call workers, and any goroutine
+// while it makes a call itself (holdPage's data_request, a page-out,
+// Sync's synchronize: enterCall, callerSlots of them), are recorded with
+// the object of their call, and the API compares pmap.CurrentG with
+// them, only when a call on the object is under way and the page is not
+// ready (one compare otherwise).
+//
 // # Eviction
 //
 // When free frames fall below LowFrames the pageout goroutine (Pageout)

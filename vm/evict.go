@@ -170,6 +170,7 @@ func (k *Kernel) pageOutLocked(i int, flush, keep bool) (bool, error) {
 	s := o.beginCallLocked()
 	k.mu.Unlock()
 	data := k.mem.Bytes(p.pa(i), k.ps)
+	slot := k.enterCall(o)
 	var err error
 	if initial {
 		err = k.callDataInitialize(o, s, off, data)
@@ -185,6 +186,7 @@ func (k *Kernel) pageOutLocked(i int, flush, keep bool) (bool, error) {
 		}
 		k.record(o, mo.OpDataReturn, s, off, mo.Size(k.ps), 0, 0, fl, err)
 	}
+	k.leaveCall(slot)
 	o.endCall()
 	k.mu.Lock()
 	k.laundering--

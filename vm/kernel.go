@@ -68,6 +68,32 @@ func (e *PageOutError) Error() string {
 
 func (e *PageOutError) Unwrap() error { return e.Err }
 
+// ErrSelfDeadlock: a pager, inside one of the kernel's calls on its
+// object, asked the kernel for something of that object that needs
+// another call on it or a wait for one (a page not resident, in transit
+// or locked, Sync). Made from the goroutine the pager's call holds, that
+// call or wait could only end after the pager's own call returns (its
+// mo.Sequencer turn, or the page it was asked for): the kernel returns a
+// *SelfDeadlockError, which wraps this, rather than wait forever.
+var ErrSelfDeadlock = errors.New("vm: a pager inside a call on its object waits for that object")
+
+// SelfDeadlockError is the error of a kernel call (ReadAt, WriteAt, Wire,
+// Sync) that a pager made, inside one of the kernel's calls on its object
+// (data_request, data_unlock, data_return, data_initialize, synchronize),
+// on that same object, and that would have waited for that call to end
+// (ErrSelfDeadlock). Nothing was changed for it.
+type SelfDeadlockError struct {
+	Call   string    // the kernel call the pager made: "ReadAt", "WriteAt", "Wire", "Sync"
+	Object mo.Object // the object, as mapped
+	Offset mo.Offset // of the page in the object (for Sync, of the range)
+}
+
+func (e *SelfDeadlockError) Error() string {
+	return fmt.Sprintf("vm: %s of object offset %#x by its own pager inside a call on that object would wait for that call: refused (self-deadlock)", e.Call, uint64(e.Offset))
+}
+
+func (e *SelfDeadlockError) Unwrap() error { return ErrSelfDeadlock }
+
 // DataError is the error of a copying call (ReadAt, WriteAt, Wire) that
 // touched a page its pager answered with data_error. It wraps
 // mo.KernMemoryError and the pager's reason.
@@ -216,6 +242,7 @@ type Kernel struct {
 	callWaitTries      int               // protected by mu: accesses that found every worker busy since
 	callWaitLimit      int               // immutable but for tests: defaultCallWaitLimit
 	workers            [callWorkers]callWorker
+	callers            [callerSlots]callWorker // other goroutines inside a call they make (enterCall)
 	pageoutStarted     sync.Once
 	pageoutRunning     chan struct{} // closed once Pageout has started the call workers
 	low, high, reserve int

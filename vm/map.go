@@ -408,7 +408,10 @@ func (r *Region) Protect(off, n uint32, prot mo.Prot) error {
 
 // holdPage brings page index of o in for acc, waiting as needed, and
 // returns its frame with k.mu held. On error k.mu is not held.
-func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot) (int, error) {
+// A pager that calls it inside a call on o, from that call's goroutine,
+// gets a *SelfDeadlockError for a page that needs a call or a wait: both
+// would wait for the call it is inside.
+func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot, call string) (int, error) {
 	k.mu.Lock()
 	for {
 		var req request
@@ -417,10 +420,21 @@ func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot) (int, error) {
 		case stOK:
 			return i, nil
 		case stCall:
+			if k.ownCall(o, 1) {
+				k.unprepareLocked(o, &req)
+				k.mu.Unlock()
+				return -1, &SelfDeadlockError{Call: call, Object: o.pager, Offset: mo.Offset(index) << k.shift}
+			}
 			k.mu.Unlock()
+			slot := k.enterCall(o)
 			k.sendGuarded(o, &req)
+			k.leaveCall(slot)
 			k.mu.Lock()
 		case stWait:
+			if k.ownCall(o, 0) {
+				k.mu.Unlock()
+				return -1, &SelfDeadlockError{Call: call, Object: o.pager, Offset: mo.Offset(index) << k.shift}
+			}
 			k.waitLocked()
 		case stError:
 			err := &DataError{Offset: mo.Offset(index) << k.shift, Reason: o.errWhy}
@@ -479,7 +493,11 @@ func (r *Region) copyAt(p []byte, off int64, write bool) (int, error) {
 		}
 		o, objOff := e.obj, e.off+mo.Offset(va-e.start)
 		k.mu.Unlock()
-		i, err := k.holdPage(o, uint32(objOff>>k.shift), acc)
+		call := "ReadAt"
+		if write {
+			call = "WriteAt"
+		}
+		i, err := k.holdPage(o, uint32(objOff>>k.shift), acc, call)
 		if err != nil {
 			return done, err
 		}
@@ -532,7 +550,7 @@ func (r *Region) Wire(off, n uint32) error {
 		acc := e.prot & (mo.ProtRead | mo.ProtWrite)
 		o, index := e.obj, uint32((e.off+mo.Offset(va-e.start))>>k.shift)
 		k.mu.Unlock()
-		i, err := k.holdPage(o, index, acc|mo.ProtRead)
+		i, err := k.holdPage(o, index, acc|mo.ProtRead, "Wire")
 		if err != nil {
 			return err
 		}
@@ -606,6 +624,12 @@ func (r *Region) Sync(off, n uint32) error {
 	}
 	o := r.o
 	objOff := r.off + mo.Offset(off)
+	if k.ownCall(o, 0) {
+		// Its pager, inside a call on o: synchronize would wait for
+		// that call (its Sequencer turn), and the completion with it.
+		k.mu.Unlock()
+		return &SelfDeadlockError{Call: "Sync", Object: o.pager, Offset: objOff}
+	}
 	k.mu.Unlock()
 	refused := k.returnRange(o, objOff, mo.Size(n), mo.ReturnDirty, false, noLockChange)
 	k.mu.Lock()
@@ -620,7 +644,9 @@ func (r *Region) Sync(off, n uint32) error {
 	o.syncs = append(o.syncs, syncReq{off: objOff, len: mo.Size(n)})
 	s := o.beginCallLocked()
 	k.mu.Unlock()
+	slot := k.enterCall(o)
 	err := k.callSynchronize(o, s, objOff, mo.Size(n), mo.SyncSynchronous)
+	k.leaveCall(slot)
 	o.endCall()
 	k.record(o, mo.OpSynchronize, s, objOff, mo.Size(n), 0, 0, 0, err)
 	k.mu.Lock()

@@ -266,6 +266,61 @@ type callWorker struct {
 	obj atomic.Uint32  // id of the object of the call under way; 0 between calls
 }
 
+// callerSlots is how many goroutines other than the call workers can be
+// recorded at once as inside a pager call they make (holdPage's
+// data_request or data_unlock, a page-out, Sync's synchronize). A call
+// made while every slot is taken goes unrecorded: an API call the pager
+// makes inside it on its own object waits as it would have, instead of
+// returning ErrSelfDeadlock.
+const callerSlots = 16
+
+// enterCall records that the calling goroutine is about to make a call on
+// o, for ownCall, and returns the slot to give leaveCall (-1: not
+// recorded). Allocates nothing on the target (pmap.CurrentG reads R10).
+func (k *Kernel) enterCall(o *object) int {
+	g := pmap.CurrentG()
+	for i := range k.callers {
+		c := &k.callers[i]
+		if c.g.Load() == 0 && c.g.CompareAndSwap(0, g) {
+			c.obj.Store(uint32(o.id))
+			return i
+		}
+	}
+	return -1
+}
+
+// leaveCall forgets the call recorded by enterCall in slot.
+func (k *Kernel) leaveCall(slot int) {
+	if slot >= 0 {
+		k.callers[slot].obj.Store(0)
+		k.callers[slot].g.Store(0)
+	}
+}
+
+// ownCall reports whether the calling goroutine is inside a call on o
+// (a call worker's, or one it makes itself: enterCall), not counting
+// prepared calls it has not made yet: with more calls than that under way
+// on o, it compares goroutines. A goroutine may be inside calls on several
+// objects (a pager's call touching another object's pages), so every
+// record is looked at. With no other call under way it costs one compare.
+func (k *Kernel) ownCall(o *object, prepared int32) bool {
+	if o.calls.Load() <= prepared {
+		return false
+	}
+	g := pmap.CurrentG()
+	for w := range k.workers {
+		if k.workers[w].g.Load() == g && k.workers[w].obj.Load() == uint32(o.id) {
+			return true
+		}
+	}
+	for i := range k.callers {
+		if k.callers[i].g.Load() == g && k.callers[i].obj.Load() == uint32(o.id) {
+			return true
+		}
+	}
+	return false
+}
+
 // serveCalls is call worker w: it makes the calls the fault handler
 // deferred until it receives a call with no object (Pageout sends one per
 // worker when stopped; the queue has room for them). It receives with a
