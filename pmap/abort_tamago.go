@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"unsafe"
 
 	"github.com/usbarmory/tamago/arm"
 )
@@ -42,6 +43,10 @@ var abortHook struct {
 	// load gives the hook a base for every field).
 	fault Fault
 	f     *Fault
+	// handler is arm.SystemExceptionHandler's closure as InstallAbortHook
+	// set it (handleException), for the direct data abort vector to see
+	// whether it was replaced since.
+	handler unsafe.Pointer
 }
 
 // InstallAbortHook makes d receive every data and prefetch abort from now
@@ -51,6 +56,7 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 	prev := arm.SystemExceptionHandler
 	abortHook.d, abortHook.prev, abortHook.f = d, prev, &abortHook.fault
 	arm.SystemExceptionHandler = handleException
+	abortHook.handler = *(*unsafe.Pointer)(unsafe.Pointer(&arm.SystemExceptionHandler))
 	restoreVectors := installNestedGuard()
 	return func() {
 		restoreVectors()
@@ -68,8 +74,17 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 // needs no stack check of its own: its frame is small and what it calls
 // checks its own.
 //
+// Data aborts reach it directly from the vector (dataabort_arm.s), the
+// other exceptions through arm.SystemExceptionHandler. Should that have
+// been replaced since InstallAbortHook (a test taking exceptions itself),
+// a data abort goes to the replacement, as TamaGo's vector would send it.
+//
 //go:nosplit
 func handleException(off int) {
+	if *(*unsafe.Pointer)(unsafe.Pointer(&arm.SystemExceptionHandler)) != abortHook.handler {
+		arm.SystemExceptionHandler(off)
+		return
+	}
 	f := abortHook.f
 	var fsr, fs, sp, g0 uint32
 	if off == arm.DATA_ABORT { // the common case first
@@ -180,3 +195,7 @@ func dataAbortContext() (fsr, far, sp, g0 uint32)
 
 // prefetchAbortContext returns IFSR, IFAR, SP_usr and g.
 func prefetchAbortContext() (fsr, far, sp, g0 uint32)
+
+// dataAbortDirect is the data abort vector after the nested-abort check
+// (dataabort_arm.s): TamaGo's, calling handleException directly.
+func dataAbortDirect()

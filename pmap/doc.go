@@ -65,8 +65,10 @@
 // the target does (a host test reads upkeep_arm.s and compares).
 //
 // Costs are measured on the target under QEMU with -icount shift=0,
-// where ns/op counts instructions (bench_target_test.go). The abort path
-// is TamaGo's vector and runtime.CallOnG0, the hook (abort_tamago.go:
+// where ns/op counts instructions (bench_target_test.go). The data abort
+// path is the vector's nested-abort check and TamaGo's frame push
+// (dataabort_arm.s, which calls the hook directly, not through
+// arm.SystemExceptionHandler), runtime.CallOnG0, the hook (abort_tamago.go:
 // one assembly call reads DFSR, DFAR, SP_usr and g; decoding and
 // Dispatcher's rules are inline), the handler, and the Pmap operation.
 //

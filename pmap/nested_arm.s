@@ -4,8 +4,9 @@
 
 // The abort vectors' first instructions (nested.go): an abort taken in
 // abort mode, that is inside the abort hook, is a nested abort; any other
-// goes on to TamaGo's vector (arm/exception.s) with every register as the
-// exception left it. SP_abt is not needed by TamaGo's vector (it takes
+// goes on to TamaGo's vector (arm/exception.s; for a data abort its copy
+// dataAbortDirect, dataabort_arm.s) with every register as the exception
+// left it. SP_abt is not needed by TamaGo's vector (it takes
 // SP_usr), so only R0 needs a place while the mode is looked at:
 // TPIDRPRW, the PL1-only software thread ID register (ARM ARM B4.1.150),
 // which neither TamaGo nor the runtime uses. The condition flags of abort
@@ -41,7 +42,7 @@ nested:
 
 // func dataAbortEntry()
 TEXT ·dataAbortEntry(SB),NOSPLIT|NOFRAME,$0
-	NESTED_CHECK(github·com∕usbarmory∕tamago∕arm·dataAbortHandler(SB))
+	NESTED_CHECK(·dataAbortDirect(SB))
 	NESTED_REPORT(0x10, 8)
 
 // func prefetchAbortEntry()

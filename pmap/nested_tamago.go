@@ -20,8 +20,10 @@ import (
 // of TamaGo's data and prefetch abort vectors (nested_arm.s): an abort
 // from abort mode does not go to TamaGo's vector; nestedAbort writes the
 // report of both faults (WriteNestedReport) and stops the program with
-// ExitUnhandledFault. Every other abort goes on to TamaGo's vector as
-// before, for the cost of seven instructions.
+// ExitUnhandledFault. Every other abort goes on, for the cost of seven
+// instructions: a prefetch abort to TamaGo's vector, a data abort to
+// dataAbortDirect (dataabort_arm.s), TamaGo's vector calling the hook
+// directly.
 
 // vectorAddrs is the offset of the handler addresses in TamaGo's vector
 // table at VBAR: eight "ldr pc, [pc, #24]", then the eight addresses the
