@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// The abort vectors' first instructions (nested.go): an abort taken in
+// The abort vectors' first instructions (nested_tamago.go): an abort taken in
 // abort mode, that is inside the abort hook, is a nested abort; any other
 // goes on to TamaGo's vector (arm/exception.s; for a data abort its copy
 // dataAbortDirect, dataabort_arm.s) with every register as the exception
