@@ -33,8 +33,16 @@ const (
 )
 
 // abortHook is the state of the one installed hook: there is one exception
-// vector, so there is one hook. Written only by InstallAbortHook.
-var abortHook struct {
+// vector, so there is one hook. Written only by InstallAbortHook, and for
+// the abort being handled by the vector (dataabort_arm.s) and the hook.
+var abortHook abortHookState
+
+// dataabort_arm.s reads fsClass as 2 bytes an entry.
+var _ = [1]struct{}{}[unsafe.Sizeof(fsClass[0])-2]
+
+// abortHookState is abortHook's type, named for its field offsets in
+// dataabort_arm.s (go_asm.h).
+type abortHookState struct {
 	d    *Dispatcher
 	prev func(int)
 	// fault is the abort being handled. It lives here, not on the stack:
@@ -47,6 +55,11 @@ var abortHook struct {
 	// set it (handleException), for the direct data abort vector to see
 	// whether it was replaced since.
 	handler unsafe.Pointer
+	// The data abort being handled, beyond fault, as dataAbortDirect
+	// decodes it: its fault status code, the interrupted SP_usr, and
+	// whether the interrupted context cannot yield (canYield).
+	fs, sp uint32
+	onG0   bool
 }
 
 // InstallAbortHook makes d receive every data and prefetch abort from now
@@ -65,49 +78,56 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 	}
 }
 
-// handleException runs on g0 with IRQs masked: it must not allocate or
-// block on its way to Retry or Yield. It is the hot path of every fault:
-// it reads the fault, the interrupted SP and g0 in one assembly call,
-// decodes into abortHook.fault in place, and does Dispatcher.Dispatch's
-// work inline (the same rules: no handler or an asynchronous abort is
-// Unhandled, and so is Yield on g0 or a resolution out of range). It
-// needs no stack check of its own: its frame is small and what it calls
-// checks its own.
-//
-// Data aborts reach it directly from the vector (dataabort_arm.s), the
-// other exceptions through arm.SystemExceptionHandler. Should that have
-// been replaced since InstallAbortHook (a test taking exceptions itself),
-// a data abort goes to the replacement, as TamaGo's vector would send it.
+// handleException takes the exceptions TamaGo's vector passes to
+// arm.SystemExceptionHandler: prefetch aborts (and data aborts where the
+// vector table is not TamaGo's, so dataAbortDirect is not installed),
+// decoded here, then dispatched by dispatchAbort; every other exception
+// goes to the handler it replaced.
 //
 //go:nosplit
 func handleException(off int) {
-	if *(*unsafe.Pointer)(unsafe.Pointer(&arm.SystemExceptionHandler)) != abortHook.handler {
-		arm.SystemExceptionHandler(off)
-		return
-	}
 	f := abortHook.f
-	var fsr, fs, sp, g0 uint32
-	if off == arm.DATA_ABORT { // the common case first
+	var fsr, sp, g0 uint32
+	if off == arm.DATA_ABORT {
 		fsr, f.Addr, sp, g0 = dataAbortContext()
-		fs = fsOf(fsr) & 31
-		c := fsClass[fs]
-		f.Access, f.Kind, f.Level = Access(fsr>>11&1), c.kind, c.level // DFSR.WnR: Write
+		*f = DecodeData(fsr, f.Addr)
 	} else if off == arm.PREFETCH_ABORT {
 		fsr, f.Addr, sp, g0 = prefetchAbortContext()
-		fs = fsOf(fsr)
 		*f = DecodePrefetch(fsr, f.Addr)
 	} else {
 		abortHook.prev(off)
 		return
 	}
-	f.Status = fsr
 	// The interrupted context's g: R10 in the exception frame (the g
 	// register in Go code and the runtime's assembly).
 	gp := *(*uint32)(physPtr(sp - frameWords*4 + 10*4))
 	f.G = uintptr(gp)
-	onG0 := !canYield(sp, gp, g0)
-	d := abortHook.d
-	if d.h != nil && fs != FSAsyncExternal && fs != FSAsyncParity {
+	abortHook.fs, abortHook.sp, abortHook.onG0 = fsOf(fsr), sp, !canYield(sp, gp, g0)
+	dispatchAbort(off)
+}
+
+// dispatchAbort runs on g0 with IRQs masked: it must not allocate or
+// block on its way to Retry or Yield. It is the hot path of every fault,
+// called by dataAbortDirect (dataabort_arm.s) for a data abort, which has
+// decoded it into abortHook (fault, fs, sp, onG0), and by handleException
+// for a prefetch abort. It does Dispatcher.Dispatch's work inline (the
+// same rules: no handler or an asynchronous abort is Unhandled, and so is
+// Yield on g0 or a resolution out of range). It needs no stack check of
+// its own: its frame is small and what it calls checks its own.
+//
+// Should arm.SystemExceptionHandler have been replaced since
+// InstallAbortHook (a test taking exceptions itself), the abort goes to
+// the replacement, as TamaGo's vector would send it.
+//
+//go:nosplit
+func dispatchAbort(off int) {
+	if *(*unsafe.Pointer)(unsafe.Pointer(&arm.SystemExceptionHandler)) != abortHook.handler {
+		arm.SystemExceptionHandler(off)
+		return
+	}
+	h := &abortHook
+	f, onG0, d := h.f, h.onG0, h.d
+	if d.h != nil && h.fs != FSAsyncExternal && h.fs != FSAsyncParity {
 		switch d.h.HandleFault(f, onG0) {
 		case Retry:
 			d.Counts[Retry]++
@@ -121,6 +141,7 @@ func handleException(off int) {
 		}
 	}
 	d.Counts[Unhandled]++
+	sp := h.sp
 	reportAndExit(f, (*[frameWords]uint32)(physPtr(sp-frameWords*4)), sp)
 }
 
@@ -197,5 +218,9 @@ func dataAbortContext() (fsr, far, sp, g0 uint32)
 func prefetchAbortContext() (fsr, far, sp, g0 uint32)
 
 // dataAbortDirect is the data abort vector after the nested-abort check
-// (dataabort_arm.s): TamaGo's, calling handleException directly.
+// (dataabort_arm.s): TamaGo's, decoding the abort into abortHook and
+// calling dispatchAbort directly (through dispatchOnG0).
 func dataAbortDirect()
+
+// dispatchOnG0 completes abortHook.onG0 on g0 and jumps to dispatchAbort.
+func dispatchOnG0(off int)
