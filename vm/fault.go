@@ -45,7 +45,12 @@ func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
 		return pmap.Yield
 	}
 	k.stats.Faults++
-	e := k.entryAtLocked(f.Addr)
+	var e *mapEntry // entryAtLocked(f.Addr), its first step inline
+	if h := k.hint; h < len(k.entries) && f.Addr-k.entries[h].start < k.entries[h].size {
+		e = &k.entries[h]
+	} else {
+		e = k.searchEntryLocked(f.Addr)
+	}
 	if e != nil && f.Kind == pmap.KindTranslation {
 		var done bool
 		if e, done = k.quickFaultLocked(e, f); done {
@@ -183,8 +188,8 @@ func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) 
 		return k.fillFaultLocked(e, f, int(i-1))
 	}
 	// k.attrs is set in a 4 KiB kernel only: the page is va&^0xfff.
-	a := k.attrs[(e.prot&^fr.pageLock())&mo.ProtAll][w]
-	if a == (pmap.PageAttr{}) || k.pm.EnterPage(va&^0xfff, p.base+(i-1)<<(p.shift&31), a) != nil {
+	pa := k.attrs[(e.prot&^fr.pageLock())&mo.ProtAll][w]
+	if pa == (pmap.PageAttr{}) || k.pm.EnterPage(va&^0xfff, p.base+(i-1)<<(p.shift&31), pa) != nil {
 		return k.fillFaultLocked(e, f, int(i-1))
 	}
 	if w == 1 {

@@ -65,12 +65,18 @@ func (e *mapEntry) wiredAt(va uint32) bool {
 }
 
 // entryAtLocked finds the entry containing va: the one found last if it
-// still does, else by binary search. It allocates nothing.
+// still does (inline), else by binary search. It allocates nothing.
 // Preconditions: k.mu is held.
 func (k *Kernel) entryAtLocked(va uint32) *mapEntry {
 	if h := k.hint; h < len(k.entries) && va-k.entries[h].start < k.entries[h].size {
 		return &k.entries[h]
 	}
+	return k.searchEntryLocked(va)
+}
+
+// searchEntryLocked is entryAtLocked's binary search.
+// Preconditions: k.mu is held.
+func (k *Kernel) searchEntryLocked(va uint32) *mapEntry {
 	lo, hi := 0, len(k.entries)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
