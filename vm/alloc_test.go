@@ -195,3 +195,34 @@ func BenchmarkCleanEviction(b *testing.B) {
 	}
 	report(b, base)
 }
+
+// TestResidentFaultCountsReachStats: the quick path's resident faults,
+// counted apart in 32 bits, show in Stats as faults and resident faults,
+// also across the move into the 64-bit counts at 1<<31.
+func TestResidentFaultCountsReachStats(t *testing.T) {
+	obj, err := zerofill.New(64 << 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newFastPath(t, obj, 16)
+	k := p.e.k
+	p.fault(t, 0) // zero-filled, not resident
+	before := k.Stats()
+	p.unmap(0)
+	p.fault(t, 0)
+	s := k.Stats()
+	if s.Faults-before.Faults != 1 || s.FaultsResident-before.FaultsResident != 1 {
+		t.Fatalf("one resident fault: faults +%d, resident +%d", s.Faults-before.Faults, s.FaultsResident-before.FaultsResident)
+	}
+	k.mu.Lock()
+	k.quickResident = 1<<31 - 1
+	k.mu.Unlock()
+	before = k.Stats()
+	p.unmap(0)
+	p.fault(t, 0)
+	s = k.Stats()
+	if s.Faults-before.Faults != 1 || s.FaultsResident-before.FaultsResident != 1 || k.quickResident != 0 {
+		t.Fatalf("resident fault at the move: faults +%d, resident +%d, %d left apart",
+			s.Faults-before.Faults, s.FaultsResident-before.FaultsResident, k.quickResident)
+	}
+}

@@ -44,7 +44,6 @@ func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
 		}
 		return pmap.Yield
 	}
-	k.stats.Faults++
 	var e *mapEntry // entryAtLocked(f.Addr), its first step inline
 	if h := k.hint; h < len(k.entries) && f.Addr-k.entries[h].start < k.entries[h].size {
 		e = &k.entries[h]
@@ -62,6 +61,7 @@ func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
 			return pmap.Retry
 		}
 	}
+	k.stats.Faults++
 	r, why, wake := k.faultLocked(f, e, onG0)
 	switch r {
 	case pmap.Yield:
@@ -197,7 +197,11 @@ func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) 
 	} else {
 		fr.flags |= pgReferenced
 	}
-	k.stats.FaultsResident++
+	if k.quickResident++; k.quickResident == 1<<31 {
+		k.stats.Faults += 1 << 31
+		k.stats.FaultsResident += 1 << 31
+		k.quickResident = 0
+	}
 	return e, true
 }
 
@@ -264,6 +268,7 @@ func (k *Kernel) fillFaultLocked(e *mapEntry, f *pmap.Fault, i int) (*mapEntry, 
 	if !missing {
 		k.stats.FaultsResident++
 	}
+	k.stats.Faults++
 	return e, true
 }
 

@@ -111,9 +111,13 @@ func (k *Kernel) offsetOf(index uint32) mo.Offset {
 	return mo.Offset(uint64(index) * uint64(k.ps))
 }
 
+// bucket is the hash chain of (obj, index): the consecutive pages of an
+// object go to consecutive buckets (no two of them collide while the
+// object has fewer pages than there are buckets), and objects start far
+// apart (a multiple of the golden ratio's 32-bit fraction). One multiply:
+// the fault path computes it on every fault.
 func (p *pool) bucket(obj uint16, index uint32) *uint32 {
-	h := (uint32(obj)*0x9e3779b1 ^ index*0x85ebca6b) * 0xc2b2ae35
-	return &p.buckets[(h>>7)&uint32(len(p.buckets)-1)]
+	return &p.buckets[(index+uint32(obj)*0x9e3779b1)&uint32(len(p.buckets)-1)]
 }
 
 // lookup returns the frame holding (obj, index), or -1.
