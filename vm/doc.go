@@ -57,7 +57,7 @@
 // IRQs masked, one core) nothing else runs until the handler returns, so
 // the handler takes no lock there: it checks that no goroutine holds
 // Kernel.mu and then runs as its holder would, without the atomic
-// operations of a lock (Kernel.elided, faultLock). Called from a
+// operations of a lock (Kernel.elided, HandleFault). Called from a
 // goroutine, and always on the host, it try-locks Kernel.mu.
 //
 // # The fault path

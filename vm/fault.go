@@ -7,7 +7,7 @@ import (
 
 // HandleFault implements pmap.FaultHandler. It runs on g0 with IRQs
 // masked on the target, so it never blocks, never allocates and never
-// waits for the kernel lock (faultLock; package doc, "The fault path").
+// waits for the kernel lock (package doc, "The fault path").
 //
 //   - access flag or write-permission fault on a mapped page whose
 //     protection allows it: pmap.Upgrade sets referenced or modified
@@ -28,14 +28,33 @@ import (
 // On g0 (onG0) nothing can wait: every case that would Yield is
 // Unhandled, except that a synchronous pager is still called.
 //
-// The fault path's functions (HandleFault, faultLock, quickFaultLocked, fillFaultLocked,
-// enterPageLocked) need no stack check of their own (go:nosplit): their
+// The fault path's functions (HandleFault, quickFaultLocked,
+// fillFaultLocked, enterPageLocked) need no stack check of their own (go:nosplit): their
 // frames are small, what they call checks its own, and the linker checks
 // the chain.
 //
 //go:nosplit
 func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
-	elided, ok := k.faultLock()
+	// The fault lock, without waiting (not a call of its own: this is
+	// every fault's path). In the abort hook (pmap.InAbortMode: on g0,
+	// IRQs masked, one core) nothing else runs until the handler
+	// returns, so the handler needs no lock to exclude others, only to
+	// know that no goroutine holds it (interrupted in the middle of an
+	// update): there it reads mu.held, takes nothing, and runs elided
+	// (k.elided), which spares every fault an atomic compare-and-swap
+	// and add (about 60 instructions, twice that with a pager call).
+	// elided keeps the previous k.elided for faultUnlock, so that a
+	// nested fault's handler, inside the outer one's pager call, leaves
+	// the outer one elided. Elsewhere it try-locks k.mu. If ok: k.mu is
+	// held, or the handler runs elided.
+	var elided, ok bool
+	if pmap.InAbortMode() {
+		if ok = !k.mu.held; ok {
+			elided, k.elided = k.elided, true
+		}
+	} else {
+		ok = k.mu.TryLock()
+	}
 	if !ok {
 		k.lockBusy.Add(1)
 		if onG0 {
@@ -84,31 +103,8 @@ func (k *Kernel) HandleFault(f *pmap.Fault, onG0 bool) pmap.Resolution {
 	return r
 }
 
-// faultLock takes the kernel lock for the fault handler without waiting,
-// and reports false if it is held. In the abort hook (pmap.InAbortMode:
-// on g0, IRQs masked, one core) nothing else runs until the handler
-// returns, so the handler needs no lock to exclude others, only to know
-// that no goroutine holds it (interrupted in the middle of an update):
-// there it reads mu.held, takes nothing, and runs elided (k.elided),
-// which spares every fault an atomic compare-and-swap and add (about 60
-// instructions, twice that with a pager call). It returns the previous
-// k.elided for faultUnlock, so that a nested fault's handler, inside the
-// outer one's pager call, leaves the outer one elided.
-// Postconditions, if ok: the caller holds k.mu, or runs elided.
-//
-//go:nosplit
-func (k *Kernel) faultLock() (prev, ok bool) {
-	if pmap.InAbortMode() {
-		if k.mu.held {
-			return false, false
-		}
-		prev, k.elided = k.elided, true
-		return prev, true
-	}
-	return false, k.mu.TryLock()
-}
-
-// faultUnlock ends what faultLock began; prev is what it returned.
+// faultUnlock ends what HandleFault's fault lock began; prev is the
+// k.elided it found.
 func (k *Kernel) faultUnlock(prev bool) {
 	if k.elided {
 		k.elided = prev

@@ -254,7 +254,7 @@ type Kernel struct {
 	mu   kernelMutex
 	cond sync.Cond // L is &mu; broadcast when page or object state changes and waiters > 0
 	// elided: the fault handler runs in the abort hook without having
-	// taken mu (faultLock). Written only by that handler.
+	// taken mu (HandleFault). Written only by that handler.
 	elided bool
 
 	pm         *pmap.Pmap            // protected by mu
@@ -285,7 +285,7 @@ var _ pmap.FaultHandler = (*Kernel)(nil)
 // held. held is set by the holder once it has the lock and cleared before
 // it lets it go, so it is true exactly while a goroutine holds the lock,
 // as seen from the one core; the fault handler in the abort hook reads it
-// instead of taking the lock (faultLock). Every locking goes through
+// instead of taking the lock (HandleFault). Every locking goes through
 // these methods (sync.Cond too: its L is the kernelMutex).
 type kernelMutex struct {
 	sync.Mutex
