@@ -29,7 +29,7 @@ import (
 // Unhandled, except that a synchronous pager is still called.
 //
 // The fault path's functions (HandleFault, quickFaultLocked,
-// fillFaultLocked, enterPageLocked) need no stack check of their own (go:nosplit): their
+// fillFaultLocked) need no stack check of their own (go:nosplit): their
 // frames are small, what they call checks its own, and the linker checks
 // the chain.
 //
@@ -273,7 +273,9 @@ func (k *Kernel) fillFaultLocked(e *mapEntry, f *pmap.Fault, i int) (*mapEntry, 
 // write writable and dirty.
 // Preconditions: k.mu is held; the page is resident, filled, not busy.
 //
-//go:nosplit
+// It keeps its stack check: below fillFaultLocked the chain of frames
+// without one would pass the linker's limit in instrumented builds
+// (fuzzing, race, coverage).
 func (k *Kernel) enterPageLocked(e *mapEntry, i int, va uint32, acc mo.Prot) error {
 	fr := &k.pool.frames[i]
 	prot := e.prot &^ fr.pageLock()
