@@ -66,11 +66,13 @@
 //
 // Costs are measured on the target under QEMU with -icount shift=0,
 // where ns/op counts instructions (bench_target_test.go). The data abort
-// path is the vector's nested-abort check and TamaGo's frame push
+// path is the vector's nested-abort check (nested_arm.s), TamaGo's frame
+// push and the decoding of DFSR, DFAR, SP_usr and g into abortHook
 // (dataabort_arm.s, which calls the hook directly, not through
-// arm.SystemExceptionHandler), runtime.CallOnG0, the hook (abort_tamago.go:
-// one assembly call reads DFSR, DFAR, SP_usr and g; decoding and
-// Dispatcher's rules are inline), the handler, and the Pmap operation.
+// arm.SystemExceptionHandler), runtime.CallOnG0, Dispatcher's rules
+// (dispatchAbort, abort_tamago.go), the handler, and the Pmap operation;
+// a prefetch abort takes TamaGo's vector and is decoded in Go
+// (handleException).
 //
 // # Faults and the abort hook
 //

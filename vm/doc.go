@@ -124,7 +124,9 @@
 //
 // The common faults take a quick path (quickFaultLocked) with few
 // calls, since on ARM every call passes its arguments through memory: a
-// translation fault on a resident page that allows the access, one on a
+// translation fault on a resident page that allows the access (in a
+// 4 KiB kernel, not wired: quickFaultLocked itself, whose one call is
+// pmap's EnterPage; the others in fillFaultLocked), one on a
 // page of anonymous memory to zero-fill, and one on
 // a missing page of a fault-safe pager with nothing else in the way, whose
 // one-page answer (DataSupply, DataUnavailable) fills the frame directly
