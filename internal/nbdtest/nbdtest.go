@@ -6,6 +6,7 @@ package nbdtest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -46,15 +47,49 @@ func NeedTool(t testing.TB, name, pkg string) string {
 	return p
 }
 
-// FreePort picks a loopback port nobody listens on now.
+// FreePort picks a loopback port nobody listens on now, below the
+// kernel's range of ephemeral ports (net.ipv4.ip_local_port_range). A
+// port from that range (what listening on port 0 gives) may become the
+// local end of any outgoing connection on the machine, another test's
+// among them, between a server's kill and its restart; then the restart
+// fails and the test waits for a server that never comes back.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := ephemeralLow()
+	for try := 0; try < 200; try++ {
+		port := firstPort + rand.IntN(low-firstPort)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free loopback port in %d-%d", firstPort, low-1)
+	return 0
+}
+
+// firstPort is the lowest port FreePort picks: above the usual fixed
+// ports of local services.
+const firstPort = 10000
+
+// ephemeralLow returns the first port of the kernel's ephemeral range, or
+// Linux's default when it cannot be read.
+func ephemeralLow() int {
+	const linuxDefault = 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return linuxDefault
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return linuxDefault
+	}
+	low, err := strconv.Atoi(f[0])
+	if err != nil || low <= firstPort+1000 {
+		return linuxDefault
+	}
+	return low
 }
 
 // StartQemuNBD makes a sparse image of size bytes and serves it as export
