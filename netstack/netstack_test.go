@@ -72,25 +72,32 @@ func roundTrip(t *testing.T, c net.Conn, size int) {
 	}
 }
 
-// TestTCPOverTheEndpoint: a connection between two stacks over the
-// in-memory wire carries 1 MiB both ways, byte for byte; the endpoints
-// resolved each other with ARP and counted the frames.
-func TestTCPOverTheEndpoint(t *testing.T) {
-	a, b, _, _ := twoStacks(t, nil)
+// echoRoundTrip has B echo on port 7 and A connect to it within limit
+// and send n bytes through it, checking they come back whole.
+func echoRoundTrip(t *testing.T, a, b *Stack, limit time.Duration, n int) {
+	t.Helper()
 	l, err := b.ListenTCP(7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	echo(t, l)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	c, err := a.DialTCP(ctx, netip.AddrPortFrom(addrB.Addr(), 7))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	roundTrip(t, c, 1<<20)
+	roundTrip(t, c, n)
+}
+
+// TestTCPOverTheEndpoint: a connection between two stacks over the
+// in-memory wire carries 1 MiB both ways, byte for byte; the endpoints
+// resolved each other with ARP and counted the frames.
+func TestTCPOverTheEndpoint(t *testing.T) {
+	a, b, _, _ := twoStacks(t, nil)
+	echoRoundTrip(t, a, b, 10*time.Second, 1<<20)
 	sa, sb := a.Stats(), b.Stats()
 	if sa.Dials != 1 || sa.DialTime <= 0 {
 		t.Errorf("dials %d in %v, want 1 in a positive time", sa.Dials, sa.DialTime)
@@ -110,20 +117,7 @@ func TestTCPOverTheEndpoint(t *testing.T) {
 // still arrive whole.
 func TestLossyWire(t *testing.T) {
 	a, b, na, _ := twoStacks(t, func(n uint64) bool { return n%7 == 0 })
-	l, err := b.ListenTCP(7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	echo(t, l)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := a.DialTCP(ctx, netip.AddrPortFrom(addrB.Addr(), 7))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	roundTrip(t, c, 128<<10)
+	echoRoundTrip(t, a, b, 20*time.Second, 128<<10)
 	na.mu.Lock()
 	lost := na.lost
 	na.mu.Unlock()
