@@ -145,7 +145,7 @@ type Config struct {
 
 // Stats are the kernel's counters.
 type Stats struct {
-	Faults         uint64 // faults handled (every resolution)
+	Faults         uint64 // faults handled, every resolution: an access answered Yield n times counts n+1
 	FaultsResident uint64 // resolved by mapping a resident page
 	FaultsUpgrade  uint64 // resolved by pmap.Upgrade (referenced or modified)
 	FaultsPager    uint64 // that sent data_request
