@@ -36,6 +36,34 @@
 // provides the page's place in it; otherwise any free slot is taken.
 // Space is counted per page, so a cluster costs only the pages written.
 //
+// # Runs: one store call for neighbouring slots
+//
+// Pages that sit in consecutive slots of one segment whose store is a
+// store.RunStore (RAM, Device) move with one call, at most 64 pages:
+//
+//   - A page-out (data_return, data_initialize) writes its pages in runs
+//     straight from the kernel's data: a page without a slot is given the
+//     next slot of the run when allocation (the clustering above) yields
+//     it, otherwise the run ends there and the slot is given back for the
+//     next run.
+//   - A page-in of a kernel page larger than the pager's reads its
+//     stored sub-pages in runs into its one reserve buffer.
+//   - A data_request of several kernel pages whose pages are all stored
+//     in one run reads as many of them as one reserve buffer holds (a
+//     buffer is Config.MaxPageSize bytes, 64 KiB unless told) with one
+//     call and answers each kernel page from that buffer; anything else
+//     (a page never stored, a store that moves one page per call, buffers
+//     of one kernel page) is read kernel page by kernel page as before.
+//
+// No run takes memory beyond the one reserve buffer a page-in already
+// takes, so the fault path is unchanged for fault-safe stores (RAM's
+// runs are copies). A failed run is a failure of each of its pages: a
+// failed read answers data_error for every kernel page the run touches,
+// a failed write refuses the page-out as below, frees every slot taken
+// for the run's pages and leaves its other slots holding unknown data
+// (the kernel keeps those pages dirty and returns them again).
+// Stats.PageIns and PageOuts count pages, not calls.
+//
 // # backing_store_delete
 //
 // BackingStoreDelete counts the store's used slots against the free slots
@@ -55,7 +83,8 @@
 // the page buffers of the reserve (Config.Buffers of them, each of the
 // largest kernel page size), the job queue of the asynchronous mode, each
 // object's slot references and each kernel's bitmap of pending pages. A
-// page-in reads into a reserve buffer and supplies from it; a page-out
+// page-in reads into a reserve buffer (one kernel page, or a run of them,
+// see Runs) and supplies from it; a page-out
 // (data_return, data_initialize) writes from the kernel's lent page
 // straight into the store, so it needs no memory at all and never waits
 // for the memory it frees. The reserve is the page-ins' alone
@@ -148,7 +177,8 @@
 //   - No room for a page-out: the call is refused with
 //     KERN_RESOURCE_SHORTAGE before anything is written.
 //   - A write that fails or is short: the call is refused with KERN_FAILURE
-//     wrapping the store's error, a slot newly taken for the page is freed,
+//     wrapping the store's error, a slot newly taken for the page (for
+//     every page of a failed run, see Runs) is freed,
 //     and the kernel keeps the page dirty (what was not paged out stays in
 //     memory). Pages of the call written before the failure hold the
 //     kernel's data, which it keeps anyway.

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 
 	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/pager/store"
 )
 
 // Object is an object of the default pager. It implements
@@ -365,7 +366,9 @@ func (o *Object) serve(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Si
 			}
 			break
 		}
-		o.answerLocked(k, ctl, off, buf)
+		n := o.runPagesLocked(k, off, end, len(buf))
+		o.answerLocked(k, ctl, off, buf, n)
+		off += kps * mo.Offset(n-1)
 	}
 	p.drainLocked()
 	k.inflight--
@@ -384,39 +387,117 @@ func (o *Object) pendLocked(k *kernel, off mo.Offset) bool {
 	return true
 }
 
-// answerLocked reads the kernel page at off into buf, answers it with mu
-// released and gives buf back. Preconditions: p.mu is held, buf was taken
-// from the reserve.
-func (o *Object) answerLocked(k *kernel, ctl mo.Control, off mo.Offset, buf []byte) {
+// maxRun is the most pages moved with one store call: runs are tracked
+// in 64-bit masks.
+const maxRun = 64
+
+// runPagesLocked counts the kernel pages from off (at least 1; before end,
+// at most bufLen bytes and maxRun pager pages) whose pager pages all sit
+// in consecutive slots of one segment over a store.RunStore, so that one
+// ReadPages into one reserve buffer reads them all. Preconditions: p.mu
+// is held.
+func (o *Object) runPagesLocked(k *kernel, off, end mo.Offset, bufLen int) int {
 	p := o.p
-	buf = buf[:k.kps]
 	units := int(k.kps / p.ps)
+	most := min(bufLen/int(k.kps), int((end-off)/mo.Offset(k.kps)), maxRun/units)
+	if most < 2 {
+		return 1
+	}
 	u0 := int(off / mo.Offset(p.ps))
-	found := 0
+	r0 := o.slots[u0]
+	if r0 == 0 {
+		return 1
+	}
+	if _, ok := p.segs[segOf(r0)].st.(store.RunStore); !ok {
+		return 1
+	}
+	sg := segOf(r0)
+	j := 1
+	for j < most*units && o.slots[u0+j] == r0+uint64(j) && segOf(r0+uint64(j)) == sg {
+		j++
+	}
+	return max(1, j/units)
+}
+
+// runLocked counts the pager pages from unit u (at most most of them and
+// maxRun) that sit in consecutive slots after o.slots[u], which is not 0,
+// in one segment over a store.RunStore; 1 if the store is not one.
+// Preconditions: p.mu is held.
+func (o *Object) runLocked(u, most int) int {
+	p := o.p
+	r0 := o.slots[u]
+	if _, ok := p.segs[segOf(r0)].st.(store.RunStore); !ok {
+		return 1
+	}
+	sg := segOf(r0)
+	j := 1
+	for j < most && j < maxRun && o.slots[u+j] == r0+uint64(j) && segOf(r0+uint64(j)) == sg {
+		j++
+	}
+	return j
+}
+
+// readLocked reads the n pager pages from slot reference r into b, with
+// one ReadPages if n > 1. Preconditions: p.mu is held.
+func (p *Pager) readLocked(r uint64, n int, b []byte) error {
+	st := p.segs[segOf(r)].st
+	if n == 1 {
+		return st.ReadPage(slotOf(r), b)
+	}
+	return st.(store.RunStore).ReadPages(slotOf(r), b)
+}
+
+// answerLocked reads the n kernel pages from off into buf, answers each
+// with mu released and gives buf back. The pager pages of a kernel page
+// sitting in consecutive slots of a store.RunStore are read with one
+// call; n > 1 only when runPagesLocked found them all in one such run.
+// A failed read answers data_error for every kernel page it covers.
+// Preconditions: p.mu is held, buf was taken from the reserve and holds n
+// kernel pages, n <= maxRun.
+func (o *Object) answerLocked(k *kernel, ctl mo.Control, off mo.Offset, buf []byte, n int) {
+	p := o.p
+	kps := int(k.kps)
+	ps := int(p.ps)
+	buf = buf[:n*kps]
+	units := kps / ps
+	u0 := int(off / mo.Offset(ps))
+	var found, failed uint64 // bit i: kernel page i had a stored page, had a failed read
 	var rerr error
-	for i := 0; i < units; i++ {
-		b := buf[i*int(p.ps) : (i+1)*int(p.ps)]
+	for i := 0; i < n*units; {
 		r := o.slots[u0+i]
 		if r == 0 {
-			clear(b)
+			clear(buf[i*ps : (i+1)*ps])
+			i++
 			continue
 		}
-		found++
-		if err := p.segs[segOf(r)].st.ReadPage(slotOf(r), b); err != nil {
+		m := o.runLocked(u0+i, n*units-i)
+		for j := i / units; j <= (i+m-1)/units; j++ {
+			found |= 1 << j
+		}
+		if err := p.readLocked(r, m, buf[i*ps:(i+m)*ps]); err != nil {
 			p.stats.ReadErrors++
 			rerr = err
-			break
+			last := (i + m - 1) / units
+			for j := i / units; j <= last; j++ {
+				failed |= 1 << j
+			}
+			i = (last + 1) * units // the rest of a failed kernel page is not read
+			continue
 		}
-		p.stats.PageIns++
+		p.stats.PageIns += uint64(m)
+		i += m
 	}
 	p.mu.Unlock()
-	switch {
-	case rerr != nil:
-		ctl.DataError(off, k.kps, rerr)
-	case found == 0:
-		ctl.DataUnavailable(off, k.kps)
-	default:
-		ctl.DataSupply(off, buf, mo.ProtNone, false, false)
+	for j := 0; j < n; j++ {
+		at := off + mo.Offset(j*kps)
+		switch {
+		case failed&(1<<j) != 0:
+			ctl.DataError(at, k.kps, rerr)
+		case found&(1<<j) == 0:
+			ctl.DataUnavailable(at, k.kps)
+		default:
+			ctl.DataSupply(at, buf[j*kps:(j+1)*kps], mo.ProtNone, false, false)
+		}
 	}
 	p.mu.Lock()
 	p.putBufLocked(buf)
@@ -434,7 +515,7 @@ func (p *Pager) drainLocked() {
 		p.pending--
 		p.stats.Handoffs++
 		if !k.dead {
-			o.answerLocked(k, k.ctl, off, p.takeBufLocked())
+			o.answerLocked(k, k.ctl, off, p.takeBufLocked(), 1)
 		}
 		k.inflight--
 		p.cond.Broadcast()
@@ -527,29 +608,85 @@ func (o *Object) pageOut(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data 
 		p.mu.Unlock()
 		return mo.KernResourceShortage
 	}
-	for i := 0; i < n; i++ {
+	for i := 0; i < n; {
 		u := u0 + i
-		r, fresh := o.slots[u], false
+		r := o.slots[u]
+		var fresh uint64 // bit j: page u+j got its slot in this call
 		if r == 0 {
-			r, fresh = p.allocLocked(o, u, nil), true
+			r = p.allocLocked(o, u, nil)
 			o.slots[u] = r
 			o.stored++
+			fresh = 1
 		}
-		if err := p.segs[segOf(r)].st.WritePage(slotOf(r), data[i*ps:(i+1)*ps]); err != nil {
+		m := 1
+		if _, ok := p.segs[segOf(r)].st.(store.RunStore); ok {
+			m, fresh = o.extendRunLocked(u, min(n-i, maxRun), fresh)
+		}
+		err := p.writeLocked(r, m, data[i*ps:(i+m)*ps])
+		if err != nil {
 			p.stats.WriteErrors++
 			p.stats.RefusedPageOuts++
-			if fresh {
-				o.slots[u] = 0
-				o.stored--
-				p.releaseLocked(r)
+			for j := 0; j < m; j++ {
+				if fresh&(1<<j) != 0 {
+					p.releaseLocked(o.slots[u+j])
+					o.slots[u+j] = 0
+					o.stored--
+				}
 			}
 			p.mu.Unlock()
 			return fmt.Errorf("%w: page-out of %#x: %w", mo.KernFailure, offset+mo.Offset(i*ps), err)
 		}
-		p.stats.PageOuts++
+		p.stats.PageOuts += uint64(m)
+		i += m
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+// extendRunLocked grows the run of page u, whose slot o.slots[u] is in
+// a store.RunStore, over the pages after it (at most most pages in all)
+// whose slots follow it: a page with a slot whose slot is the next one, or
+// a page without one that is given the next slot (allocLocked gives the
+// slot at the same distance from its neighbour when it is free; any
+// other slot it gives is released again, for a later run to take). It
+// returns the run's length and fresh with a bit set for each page given a
+// slot. Preconditions: p.mu is held, enough slots are free for every page
+// of the call without one.
+func (o *Object) extendRunLocked(u, most int, fresh uint64) (int, uint64) {
+	p := o.p
+	r0 := o.slots[u]
+	m := 1
+	for ; m < most; m++ {
+		want := r0 + uint64(m)
+		r := o.slots[u+m]
+		if r != 0 {
+			if r != want || segOf(r) != segOf(r0) {
+				break
+			}
+			continue
+		}
+		r = p.allocLocked(o, u+m, nil)
+		if r != want || segOf(r) != segOf(r0) {
+			if r != 0 {
+				p.releaseLocked(r)
+			}
+			break
+		}
+		o.slots[u+m] = r
+		o.stored++
+		fresh |= 1 << m
+	}
+	return m, fresh
+}
+
+// writeLocked writes the n pager pages of b into the slots from slot
+// reference r, with one WritePages if n > 1. Preconditions: p.mu is held.
+func (p *Pager) writeLocked(r uint64, n int, b []byte) error {
+	st := p.segs[segOf(r)].st
+	if n == 1 {
+		return st.WritePage(slotOf(r), b)
+	}
+	return st.(store.RunStore).WritePages(slotOf(r), b)
 }
 
 // Synchronize implements mo.Object: every store is synced, then

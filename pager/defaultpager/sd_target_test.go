@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/tamach/tamach/board/usdhc"
+	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/mo/motest"
 	"github.com/tamach/tamach/pager/store"
 )
 
@@ -76,6 +78,72 @@ func BenchmarkTargetPageInSD(b *testing.B) {
 func BenchmarkTargetPageOutSD(b *testing.B) {
 	benchPageOut(b, pagerOver(b, sdStore(b, ps, benchBatch)))
 }
+
+// benchSDRuns: page-in or page-out per page on the SD store, with
+// data_request or data_return calls of pages neighbouring pages each,
+// made on the object directly (no vm). The pages of a call sit in
+// neighbouring slots, so with pages 4 each call is one multiple-block
+// command (CMD18, CMD25) instead of four; with pages 1 it is one per page.
+// ns/op is per page, as the loop counts pages.
+func benchSDRuns(b *testing.B, pages int, in bool) {
+	p := pagerOver(b, sdStore(b, ps, benchBatch))
+	ctl := motest.NewFrameControl(ps, nil)
+	obj, err := p.Create(ctl, benchBatch*ps, ps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 0, pages*ps)
+	for i := 0; i < pages; i++ {
+		data = append(data, fill(byte(i))...)
+	}
+	s := mo.Seqno(1)
+	for off := 0; off < benchBatch; off += pages {
+		if err := obj.DataReturn(s, ctl, mo.Offset(off*ps), data, true, false); err != nil {
+			b.Fatal(err)
+		}
+		s++
+	}
+	before := p.Stats()
+	moved := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i += pages {
+		off := mo.Offset(i % benchBatch * ps)
+		if in {
+			err = obj.DataRequest(s, ctl, off, mo.Size(pages*ps), mo.ProtRead)
+		} else {
+			err = obj.DataReturn(s, ctl, off, data, true, false)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		s++
+		moved += pages
+	}
+	b.StopTimer()
+	after := p.Stats()
+	if in && (after.PageIns-before.PageIns != uint64(moved) || ctl.Supplies != moved || string(ctl.Frame) != string(fill(byte(pages-1)))) {
+		b.Fatalf("%d page-ins, %d supplies for %d pages", after.PageIns-before.PageIns, ctl.Supplies, moved)
+	}
+	if !in && after.PageOuts-before.PageOuts != uint64(moved) {
+		b.Fatalf("%d page-outs for %d pages", after.PageOuts-before.PageOuts, moved)
+	}
+}
+
+// BenchmarkTargetPageInSDRun1: per page, data_request of one page from
+// the SD store (one CMD18 of 8 blocks each).
+func BenchmarkTargetPageInSDRun1(b *testing.B) { benchSDRuns(b, 1, true) }
+
+// BenchmarkTargetPageInSDRun4: per page, data_request of four
+// neighbouring pages (one CMD18 of 32 blocks for the four).
+func BenchmarkTargetPageInSDRun4(b *testing.B) { benchSDRuns(b, 4, true) }
+
+// BenchmarkTargetPageOutSDRun1: per page, data_return of one page into
+// the SD store (one CMD25 each).
+func BenchmarkTargetPageOutSDRun1(b *testing.B) { benchSDRuns(b, 1, false) }
+
+// BenchmarkTargetPageOutSDRun4: per page, data_return of four
+// neighbouring pages (one CMD25 for the four).
+func BenchmarkTargetPageOutSDRun4(b *testing.B) { benchSDRuns(b, 4, false) }
 
 // TestTargetSealedSDStoreDetectsTampering: pages sealed onto the SD card
 // read back; a bit flipped on the card, two slots swapped on the card,

@@ -29,9 +29,12 @@ type BlockDevice interface {
 // is not read, and a slot never written reads as whatever the device
 // holds there (a pager reads only slots it wrote).
 //
-// The store interface moves one page per call, so neighbouring slots are
-// not merged into one transfer; the default pager's clustering keeps an
-// object's neighbouring pages in neighbouring slots.
+// Device is a RunStore: ReadPages and WritePages move a run of slots of
+// whole blocks with one device call (for an SD card, one CMD18 or CMD25
+// instead of one per page); slots that are not whole blocks go one device
+// call per slot through the scratch slot. The default pager's clustering
+// keeps an object's neighbouring pages in neighbouring slots, and it moves
+// such runs with one call.
 //
 // # Errors
 //
@@ -64,7 +67,7 @@ type Device struct {
 	scratch []byte // protected by mu: one slot of whole blocks, nil when ps is whole blocks
 }
 
-var _ Store = (*Device)(nil)
+var _ RunStore = (*Device)(nil)
 
 // NewDevice makes a store of pages slots of pageSize bytes on dev's blocks
 // from first; pages 0 takes every slot to the end of the device. The
@@ -136,6 +139,46 @@ func (d *Device) WritePage(slot uint64, p []byte) error {
 		d.mu.Unlock()
 	}
 	if err != nil {
+		return deviceError(err)
+	}
+	return nil
+}
+
+// ReadPages implements RunStore.
+func (d *Device) ReadPages(slot uint64, p []byte) error {
+	if err := checkRun(slot, d.pages, p, d.ps); err != nil {
+		return err
+	}
+	if d.scratch != nil {
+		for i := 0; i < len(p); i += d.ps {
+			if err := d.ReadPage(slot+uint64(i/d.ps), p[i:i+d.ps]); err != nil {
+				clear(p)
+				return err
+			}
+		}
+		return nil
+	}
+	if err := d.dev.ReadBlocks(d.first+slot*d.per, p); err != nil {
+		clear(p)
+		return deviceError(err)
+	}
+	return nil
+}
+
+// WritePages implements RunStore.
+func (d *Device) WritePages(slot uint64, p []byte) error {
+	if err := checkRun(slot, d.pages, p, d.ps); err != nil {
+		return err
+	}
+	if d.scratch != nil {
+		for i := 0; i < len(p); i += d.ps {
+			if err := d.WritePage(slot+uint64(i/d.ps), p[i:i+d.ps]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := d.dev.WriteBlocks(d.first+slot*d.per, p); err != nil {
 		return deviceError(err)
 	}
 	return nil

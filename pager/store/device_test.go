@@ -162,3 +162,115 @@ func TestDeviceSealedSlots(t *testing.T) {
 }
 
 var make4124 [4096 + Overhead]byte
+
+// TestRuns: ReadPages and WritePages move a run of slots that reads back
+// page by page and the other way round, on RAM, on a Device of whole
+// blocks (one device call per run) and on a Device of sealed-size slots
+// (one call per slot); a run past the end, empty or not whole pages is
+// ErrRange and reaches no device.
+func TestRuns(t *testing.T) {
+	ram, _ := NewRAM(make([]byte, 8*ps), ps)
+	f := &flaky{MemDevice: make([]byte, 128*MemBlockSize)}
+	dev, _ := NewDevice(f, 0, 8, ps)
+	odd := &flaky{MemDevice: make([]byte, 128*MemBlockSize)}
+	sealedSize, _ := NewDevice(odd, 0, 8, InnerPageSize(ps))
+	for _, c := range []struct {
+		name  string
+		s     RunStore
+		calls *[]uint64
+		per   int // device calls per run of 3
+	}{{"RAM", ram, nil, 0}, {"Device", dev, &f.calls, 1}, {"DeviceSealedSize", sealedSize, &odd.calls, 3}} {
+		t.Run(c.name, func(t *testing.T) {
+			n := c.s.PageSize()
+			run := make([]byte, 3*n)
+			for i := range run {
+				run[i] = byte(i*7 + i>>12)
+			}
+			if c.calls != nil {
+				*c.calls = nil
+			}
+			if err := c.s.WritePages(5, run); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, n)
+			for i := 0; i < 3; i++ {
+				if err := c.s.ReadPage(uint64(5+i), got); err != nil || !bytes.Equal(got, run[i*n:(i+1)*n]) {
+					t.Fatalf("slot %d: %v", 5+i, err)
+				}
+			}
+			for i := 0; i < 3; i++ {
+				c.s.WritePage(uint64(i), run[i*n:(i+1)*n])
+			}
+			if c.calls != nil {
+				*c.calls = nil
+			}
+			back := make([]byte, 3*n)
+			if err := c.s.ReadPages(0, back); err != nil || !bytes.Equal(back, run) {
+				t.Fatalf("ReadPages: %v", err)
+			}
+			if c.calls != nil && len(*c.calls) != c.per {
+				t.Fatalf("%d device calls for a run of 3", len(*c.calls))
+			}
+			if c.calls != nil {
+				*c.calls = nil
+			}
+			for _, bad := range []struct {
+				slot uint64
+				p    []byte
+			}{{6, back}, {8, back[:n]}, {0, nil}, {0, back[:n+1]}, {0, back[:n-1]}} {
+				if err := c.s.ReadPages(bad.slot, bad.p); !errors.Is(err, ErrRange) {
+					t.Errorf("ReadPages(%d, %d bytes): %v", bad.slot, len(bad.p), err)
+				}
+				if err := c.s.WritePages(bad.slot, bad.p); !errors.Is(err, ErrRange) {
+					t.Errorf("WritePages(%d, %d bytes): %v", bad.slot, len(bad.p), err)
+				}
+			}
+			if c.calls != nil && len(*c.calls) != 0 {
+				t.Fatalf("device called for bad input: %v", *c.calls)
+			}
+		})
+	}
+}
+
+// TestDeviceRunErrors: a failed run is ErrIO and the device's error; a
+// failed ReadPages clears the whole buffer, for whole-block slots and
+// for slots through the scratch slot.
+func TestDeviceRunErrors(t *testing.T) {
+	devErr := errors.New("card on fire")
+	for _, size := range []int{ps, InnerPageSize(ps)} {
+		f := &flaky{MemDevice: make([]byte, 128*MemBlockSize)}
+		s, _ := NewDevice(f, 0, 8, size)
+		run := bytes.Repeat([]byte{7}, 3*size)
+		f.failWrite = devErr
+		if err := s.WritePages(1, run); !errors.Is(err, ErrIO) || !errors.Is(err, devErr) {
+			t.Fatalf("page size %d: failed run write: %v", size, err)
+		}
+		f.failWrite = nil
+		if err := s.WritePages(1, run); err != nil {
+			t.Fatal(err)
+		}
+		f.failRead = devErr
+		got := bytes.Repeat([]byte{9}, 3*size)
+		if err := s.ReadPages(1, got); !errors.Is(err, ErrIO) || !errors.Is(err, devErr) {
+			t.Fatalf("page size %d: failed run read: %v", size, err)
+		}
+		if !bytes.Equal(got, make([]byte, 3*size)) {
+			t.Fatalf("page size %d: a failed run read left data in the buffer", size)
+		}
+	}
+}
+
+func TestRunsAllocateNothing(t *testing.T) {
+	ram, _ := NewRAM(make([]byte, 8*ps), ps)
+	dev, _ := NewDevice(MemDevice(make([]byte, 128*MemBlockSize)), 0, 8, ps)
+	p := make([]byte, 4*ps)
+	for _, s := range []RunStore{ram, dev} {
+		if n := testing.AllocsPerRun(100, func() {
+			if s.WritePages(2, p) != nil || s.ReadPages(2, p) != nil {
+				t.Fatal("run failed")
+			}
+		}); n != 0 {
+			t.Errorf("%T: %v allocations per run write and read", s, n)
+		}
+	}
+}

@@ -6,7 +6,7 @@
 //     reserves for paging; here it is whatever slice the caller gives.
 //   - File: an os.File with a small header, for host tests and tools.
 //   - Device: a range of a BlockDevice's blocks, such as an SD card
-//     (board/usdhc), one device call per page.
+//     (board/usdhc), one device call per page or per run of pages.
 //   - Sealed: a wrapper that encrypts and authenticates every page with
 //     AES-GCM or ChaCha20-Poly1305, binding the slot and a per-slot
 //     version kept in RAM, so that a tampered, swapped or replayed page
@@ -24,6 +24,18 @@
 // a pager that gets an error from WritePage must treat the page as not
 // stored and refuse the page-out, so that the kernel keeps it dirty. The
 // error values below can be tested with errors.Is.
+//
+// # Runs of slots
+//
+// A Store that can move several consecutive slots in one call implements
+// RunStore: ReadPages and WritePages take a buffer of a whole number of
+// pages, slot after slot from the first. RAM and Device do (for Device,
+// one device call, such as one SD multiple-block command, instead of one
+// per page); Sealed and Faulty do not. A run's errors are its pages'
+// errors: a failed ReadPages leaves all of p unspecified and every page of
+// the run is to be treated as a failed read; a failed WritePages may have
+// written any part of the run, so every slot of it holds unknown data and
+// a pager must treat every page of the run as not stored.
 //
 // # Allocation and blocking
 //
@@ -69,6 +81,18 @@ type Store interface {
 	Sync() error
 }
 
+// RunStore is a Store that moves a run of consecutive slots in one call;
+// see the package documentation.
+type RunStore interface {
+	Store
+	// ReadPages reads len(p)/PageSize() slots from slot into p, a
+	// non-zero whole number of pages.
+	ReadPages(slot uint64, p []byte) error
+	// WritePages writes p, a non-zero whole number of pages, into the
+	// slots from slot.
+	WritePages(slot uint64, p []byte) error
+}
+
 // Errors of the stores.
 var (
 	// ErrRange: a slot beyond Pages() or a buffer of the wrong size.
@@ -106,6 +130,15 @@ func check(slot, pages uint64, p []byte, ps int) error {
 	return nil
 }
 
+// checkRun returns ErrRange unless p is a non-zero whole number of ps
+// byte pages whose slots from slot are all below pages.
+func checkRun(slot, pages uint64, p []byte, ps int) error {
+	if len(p) == 0 || len(p)%ps != 0 || slot >= pages || uint64(len(p)/ps) > pages-slot {
+		return ErrRange
+	}
+	return nil
+}
+
 // RAM is a store over a byte slice: slot i is mem[i*ps : (i+1)*ps].
 type RAM struct {
 	mem   []byte
@@ -113,7 +146,7 @@ type RAM struct {
 	pages uint64
 }
 
-var _ Store = (*RAM)(nil)
+var _ RunStore = (*RAM)(nil)
 
 // NewRAM returns a store over mem with slots of pageSize bytes; a tail of
 // mem shorter than a page is not used. pageSize must be positive.
@@ -147,6 +180,26 @@ func (r *RAM) WritePage(slot uint64, p []byte) error {
 	}
 	off := int(slot) * r.ps
 	copy(r.mem[off:off+r.ps], p)
+	return nil
+}
+
+// ReadPages implements RunStore.
+func (r *RAM) ReadPages(slot uint64, p []byte) error {
+	if err := checkRun(slot, r.pages, p, r.ps); err != nil {
+		return err
+	}
+	off := int(slot) * r.ps
+	copy(p, r.mem[off:off+len(p)])
+	return nil
+}
+
+// WritePages implements RunStore.
+func (r *RAM) WritePages(slot uint64, p []byte) error {
+	if err := checkRun(slot, r.pages, p, r.ps); err != nil {
+		return err
+	}
+	off := int(slot) * r.ps
+	copy(r.mem[off:off+len(p)], p)
 	return nil
 }
 
