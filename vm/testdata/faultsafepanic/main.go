@@ -7,13 +7,10 @@ package main
 
 import (
 	"fmt"
-	"os"
 
-	"github.com/tamach/tamach/board"
-	"github.com/tamach/tamach/board/qemu"
 	"github.com/tamach/tamach/mo"
 	"github.com/tamach/tamach/pager/rampager"
-	"github.com/tamach/tamach/vm"
+	"github.com/tamach/tamach/vm/testdata/internal/guest"
 )
 
 // PanicMessage is what the pager panics with.
@@ -28,26 +25,7 @@ func (panicking) DataRequest(mo.Seqno, mo.Control, mo.Offset, mo.Size, mo.Prot) 
 }
 
 func main() {
-	l := qemu.Layout
-	tg, err := vm.NewTarget(l, vm.TargetConfig{
-		PageSize: 4 << 10,
-		Frames:   board.Region{Start: l.FramePool.Start, Size: 4 << 20},
-		Window:   board.Region{Start: l.Window.Start, Size: 8 << 20},
-	})
-	if err != nil {
-		fmt.Println("faultsafepanic:", err)
-		os.Exit(3)
-	}
-	obj, err := rampager.New(rampager.Config{Size: 16 << 10})
-	if err != nil {
-		fmt.Println("faultsafepanic:", err)
-		os.Exit(3)
-	}
-	r, err := tg.Kernel.Map(panicking{obj}, 16<<10, 0, 16<<10, vm.MapOptions{Prot: mo.ProtRead})
-	if err != nil {
-		fmt.Println("faultsafepanic:", err)
-		os.Exit(3)
-	}
+	r := guest.Map("faultsafepanic", func(o *rampager.Object) mo.Object { return panicking{o} })
 	fmt.Println("faultsafepanic: touching the page")
 	v := r.Bytes()[5]
 	fmt.Println("faultsafepanic: the access went on, read", v)

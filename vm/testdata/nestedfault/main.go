@@ -10,13 +10,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 
-	"github.com/tamach/tamach/board"
-	"github.com/tamach/tamach/board/qemu"
 	"github.com/tamach/tamach/mo"
 	"github.com/tamach/tamach/pager/rampager"
 	"github.com/tamach/tamach/vm"
+	"github.com/tamach/tamach/vm/testdata/internal/guest"
 )
 
 // touching is a fault-safe pager that loads from its own object's
@@ -35,27 +33,8 @@ func (p *touching) DataRequest(seq mo.Seqno, ctl mo.Control, off mo.Offset, n mo
 }
 
 func main() {
-	l := qemu.Layout
-	tg, err := vm.NewTarget(l, vm.TargetConfig{
-		PageSize: 4 << 10,
-		Frames:   board.Region{Start: l.FramePool.Start, Size: 4 << 20},
-		Window:   board.Region{Start: l.Window.Start, Size: 8 << 20},
-	})
-	if err != nil {
-		fmt.Println("nestedfault:", err)
-		os.Exit(3)
-	}
-	obj, err := rampager.New(rampager.Config{Size: 16 << 10})
-	if err != nil {
-		fmt.Println("nestedfault:", err)
-		os.Exit(3)
-	}
-	p := &touching{Object: obj}
-	r, err := tg.Kernel.Map(p, 16<<10, 0, 16<<10, vm.MapOptions{Prot: mo.ProtRead})
-	if err != nil {
-		fmt.Println("nestedfault:", err)
-		os.Exit(3)
-	}
+	p := &touching{}
+	r := guest.Map("nestedfault", func(o *rampager.Object) mo.Object { p.Object = o; return p })
 	p.region = r
 	fmt.Printf("nestedfault: touching %#x (the pager touches %#x)\n", r.Addr()+5, r.Addr()+4<<10+7)
 	v := r.Bytes()[5]
