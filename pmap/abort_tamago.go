@@ -37,8 +37,25 @@ const (
 // the abort being handled by the vector (dataabort_arm.s) and the hook.
 var abortHook abortHookState
 
-// dataabort_arm.s reads fsClass as 2 bytes an entry.
-var _ = [1]struct{}{}[unsafe.Sizeof(fsClass[0])-2]
+// dataabort_arm.s stores Access, Kind and Level with one word, from
+// faultWords: they are bytes 4, 5 and 6 of a Fault, byte 7 is padding.
+var (
+	_ = [1]struct{}{}[unsafe.Offsetof(Fault{}.Access)-4]
+	_ = [1]struct{}{}[unsafe.Offsetof(Fault{}.Kind)-5]
+	_ = [1]struct{}{}[unsafe.Offsetof(Fault{}.Level)-6]
+	_ = [1]struct{}{}[unsafe.Offsetof(Fault{}.Status)-8]
+)
+
+// faultWords is fsClass with the access, as dataAbortDirect reads it: for
+// the FS code fs and DFSR.WnR w, entry fs|w<<5 is the word at offset 4 of
+// the decoded Fault (little-endian: Access, Kind, Level, 0).
+var faultWords = func() (t [64]uint32) {
+	for i := range t {
+		f := DecodeData(faultStatus(uint32(i&31), Access(i>>5)), 0)
+		t[i] = uint32(f.Access) | uint32(f.Kind)<<8 | uint32(f.Level)<<16
+	}
+	return t
+}()
 
 // abortHookState is abortHook's type, named for its field offsets in
 // dataabort_arm.s (go_asm.h).
@@ -60,12 +77,20 @@ type abortHookState struct {
 	// whether the interrupted context cannot yield (canYield).
 	fs, sp uint32
 	onG0   bool
+	// g0 is the runtime's g0, the goroutine dataAbortDirect switches to
+	// (g0Of at install).
+	g0 uint32
 }
 
 // InstallAbortHook makes d receive every data and prefetch abort from now
 // on; other exceptions go to the handler that was installed before. It
 // returns a function that puts the previous handler back.
 func InstallAbortHook(d *Dispatcher) (uninstall func()) {
+	g0, ok := g0Of()
+	if !ok {
+		panic("pmap: the runtime's g and m are not laid out as the abort vector reads them (dataabort_arm.s)")
+	}
+	abortHook.g0 = g0
 	prev := arm.SystemExceptionHandler
 	abortHook.d, abortHook.prev, abortHook.f = d, prev, &abortHook.fault
 	arm.SystemExceptionHandler = handleException
@@ -218,9 +243,14 @@ func dataAbortContext() (fsr, far, sp, g0 uint32)
 func prefetchAbortContext() (fsr, far, sp, g0 uint32)
 
 // dataAbortDirect is the data abort vector after the nested-abort check
-// (dataabort_arm.s): TamaGo's, decoding the abort into abortHook and
-// calling dispatchAbort directly (through dispatchOnG0).
+// (dataabort_arm.s): TamaGo's frame, the abort decoded into abortHook,
+// dispatchAbort called on g0.
 func dataAbortDirect()
 
-// dispatchOnG0 completes abortHook.onG0 on g0 and jumps to dispatchAbort.
-func dispatchOnG0(off int)
+// g0Of returns the calling goroutine's m's g0, and whether that g0's m is
+// the same m (the runtime's layout as dataabort_arm.s reads it).
+func g0Of() (g0 uint32, ok bool)
+
+// schedOf returns the saved context of the runtime g at gp, as
+// dataabort_arm.s writes it: sched.sp, sched.pc, sched.lr and sched.g.
+func schedOf(gp uint32) (sp, pc, lr, schedg uint32)

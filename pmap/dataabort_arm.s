@@ -4,26 +4,39 @@
 #include "textflag.h"
 
 // The data abort vector while the abort hook is installed, after the
-// nested-abort check (nested_arm.s): TamaGo's own (arm/exception.s,
-// EXCEPTION with its frame of r0-r12 and the faulting PC below SP_usr,
-// then runtime.CallOnG0) with the hook's Go function called directly,
-// not through arm.systemException and the arm.SystemExceptionHandler
-// closure. The frame is TamaGo's, word for word, so that everything that
-// reads or changes it (SkipFaultingInstruction, YieldOnReturn, the fault
-// report) works the same. ARM ARM B1.8.1 (exception entry: LR_abt is the
-// aborting instruction's address + 8 for a data abort, B1.8.9 Table
-// B1-7), B1.8.3 (return: SUBS PC, LR form, here MOVS PC, LR after LR is
-// corrected, which copies SPSR_abt to CPSR). Abort mode does not bank
-// R10 (g), so TamaGo's "restore g" step, taken only for FIQ's banked
-// registers, is not needed: R10 is the interrupted context's g.
+// nested-abort check (nested_arm.s). It keeps TamaGo's frame (arm/
+// exception.s, EXCEPTION: r0-r12 and the faulting PC below SP_usr), word
+// for word, so that everything that reads or changes it
+// (SkipFaultingInstruction, YieldOnReturn, the fault report) works the
+// same; it decodes the abort into abortHook, as DecodeData and canYield
+// do in Go (abort_tamago.go; the two must agree), switches to g0 itself
+// and calls dispatchAbort there.
 //
-// Before the call it decodes the abort into abortHook, as DecodeData and
-// canYield do in Go (abort_tamago.go; the two must agree): the fault
-// (DFAR, DFSR with its FS code's kind and level from fsClass, WnR as the
-// access, the interrupted g), the FS code, the interrupted SP_usr and
-// whether that context cannot yield (onG0). DFSR: B4.1.52, FS encodings
-// Table B3-23; DFAR: B4.1.53. Whether the interrupted g is g0 is seen
-// on g0 (dispatchOnG0), where the g register holds it.
+// ARM ARM B1.8.1 (exception entry: LR_abt is the aborting instruction's
+// address + 8 for a data abort, B1.8.9 Table B1-7), B1.8.3 (return: here
+// MOVS PC, LR after LR is corrected, which copies SPSR_abt to CPSR).
+// Abort mode does not bank R10 (g): R10 is the interrupted context's g.
+// DFSR: B4.1.52, FS encodings Table B3-23; DFAR: B4.1.53.
+//
+// The switch to g0 is runtime.CallOnG0's (TamaGo's runtime,
+// sys_tamago_arm.s), without its detour through a function value and a
+// saved offset: the interrupted g's sched records where it stopped (sp,
+// pc, lr, g: the runtime's tracebacks read them while it is off its
+// stack), g becomes g0, SP g0's sched.sp below a return address into
+// runtime.mstart (tracebacks stop there), and after the call sched.sp is
+// cleared again. g0 is abortHook.g0, read through the running g's m at
+// install (g0Of, which checks the runtime's layout); the offsets are the
+// runtime's g, gobuf and m of the toolchain the module pins
+// (runtime/runtime2.go), checked on the target against CallOnG0's own
+// writes (TestRuntimeLayoutMatchesCallOnG0).
+
+#define g_stack_lo	0
+#define g_m		24
+#define g_sched_sp	28
+#define g_sched_pc	32
+#define g_sched_g	36
+#define g_sched_lr	44
+#define m_g0		0
 
 // func dataAbortDirect()
 TEXT ·dataAbortDirect(SB),NOSPLIT|NOFRAME,$0
@@ -36,49 +49,86 @@ TEXT ·dataAbortDirect(SB),NOSPLIT|NOFRAME,$0
 	MOVW	R1, (abortHookState_fault+Fault_Addr)(R4)
 	MOVW	R0, (abortHookState_fault+Fault_Status)(R4)
 	MOVW	g, (abortHookState_fault+Fault_G)(R4)
-	AND	$15, R0, R2			// FS = DFSR[10]:DFSR[3:0]
-	MOVW	R0>>6, R3
-	AND	$16, R3, R3
-	ORR	R3, R2, R2
+	AND	$15, R0, R2			// FS[3:0] = DFSR[3:0]
+	MOVW	R0>>6, R3			// FS[4] = DFSR[10], WnR = DFSR[11]
+	AND	$0x30, R3, R3
+	ORR	R3, R2, R2			// FS | WnR<<5
+	MOVW	$·faultWords(SB), R3		// Access, Kind, Level: one word
+	MOVW	R2<<2(R3), R5
+	MOVW	R5, (abortHookState_fault+Fault_Access)(R4)
+	AND	$31, R2, R2
 	MOVW	R2, abortHookState_fs(R4)
-	MOVW	$·fsClass(SB), R3		// 2 bytes an entry: kind, level
-	ADD	R2<<1, R3, R3
-	MOVBU	0(R3), R5
-	MOVB	R5, (abortHookState_fault+Fault_Kind)(R4)
-	MOVBU	1(R3), R5
-	MOVB	R5, (abortHookState_fault+Fault_Level)(R4)
-	MOVW	R0>>11, R5			// DFSR.WnR: Write (1), Read (0)
-	AND	$1, R5
-	MOVB	R5, (abortHookState_fault+Fault_Access)(R4)
 	ADD	$(const_frameWords*4), R13, R3	// the interrupted SP_usr
 	MOVW	R3, abortHookState_sp(R4)
+	MOVW	abortHookState_g0(R4), R6
 	MOVW	$1, R5				// onG0 unless canYield:
-	CMP	$0, g				// a g (not g0: dispatchOnG0),
-	B.EQ	decoded
-	MOVW	0(g), R6			// above g.stack.lo,
-	CMP	R6, R3
-	B.LS	decoded
-	SUB	R6, R3, R6			// with room to yield
-	CMP	$(const_frameWords*4+const_yieldRoom), R6
-	B.LO	decoded
-	MOVW	$0, R5
-decoded:
+	CMP	R6, g				// not g0 (no switch then),
+	B.EQ	ong0
+	CMP	$0, g				// nor no g,
+	B.EQ	ong0
+	MOVW	g_stack_lo(g), R7		// above g.stack.lo,
+	CMP	R7, R3
+	B.LS	switch
+	SUB	R7, R3, R7			// with room to yield
+	CMP	$(const_frameWords*4+const_yieldRoom), R7
+	MOVW.HS	$0, R5
+switch:
 	MOVB	R5, abortHookState_onG0(R4)
+	MOVW	R3, g_sched_sp(g)
+	MOVW	R14, g_sched_pc(g)
+	MOVW	R14, g_sched_lr(g)
+	MOVW	g, g_sched_g(g)
+	MOVW	R6, g				// g0
+	MOVW	g_sched_sp(g), R13
+	MOVW	$runtime·mstart(SB), R7
+	MOVW.W	R7, -4(R13)			// "called from mstart"
 	MOVW	$0x10, R0			// arm.DATA_ABORT
-	MOVW	$·dispatchOnG0(SB), R1
-	MOVW	$56, R2				// the frame's size
-	MOVW	R14, R3
-	CALL	runtime·CallOnG0(SB)
+	MOVW	R0, 4(R13)
+	BL	·dispatchAbort(SB)
+	MOVW	$·abortHook(SB), R4
+	MOVW	(abortHookState_fault+Fault_G)(R4), g
+	MOVW	abortHookState_sp(R4), R13
+	MOVW	$0, R3
+	MOVW	R3, g_sched_sp(g)
+	SUB	$(const_frameWords*4), R13, R13
 	MOVM.IA.W	(R13), [R0-R12, R14]	// pop {r0-r12, r14}
 	MOVW.S	R14, R15			// return, CPSR = SPSR_abt
 
-// dispatchOnG0 is called by runtime.CallOnG0 on g0 in place of
-// dispatchAbort, with its argument: it completes onG0 (an abort taken on
-// g0 cannot yield) and goes on to dispatchAbort, its argument in place.
-TEXT ·dispatchOnG0(SB),NOSPLIT|NOFRAME,$0
-	MOVW	$·abortHook(SB), R4
-	MOVW	(abortHookState_fault+Fault_G)(R4), R5
-	CMP	R5, g
-	MOVW.EQ	$1, R5
-	MOVB.EQ	R5, abortHookState_onG0(R4)
-	B	·dispatchAbort(SB)
+ong0:	// on g0 (or before the runtime has a g): no switch, the hook runs
+	// below the frame on the interrupted stack, as CallOnG0 would run it.
+	MOVB	R5, abortHookState_onG0(R4)
+	MOVW	$0x10, R0			// arm.DATA_ABORT
+	SUB	$8, R13, R13
+	MOVW	R0, 4(R13)
+	BL	·dispatchAbort(SB)
+	ADD	$8, R13, R13
+	MOVM.IA.W	(R13), [R0-R12, R14]	// pop {r0-r12, r14}
+	MOVW.S	R14, R15			// return, CPSR = SPSR_abt
+
+// func g0Of() (g0, ok uint32)
+//
+// g0Of returns the running goroutine's m's g0 and whether the runtime's
+// layout is as dataAbortDirect reads it: g0's m is the same m.
+TEXT ·g0Of(SB),NOSPLIT,$0-5
+	MOVW	g_m(g), R1
+	MOVW	m_g0(R1), R0
+	MOVW	R0, g0+0(FP)
+	MOVW	g_m(R0), R2
+	MOVW	$0, R3
+	CMP	R1, R2
+	MOVW.EQ	$1, R3
+	MOVB	R3, ok+4(FP)
+	RET
+
+// func schedOf(gp uint32) (sp, pc, lr, schedg uint32)
+TEXT ·schedOf(SB),NOSPLIT,$0-20
+	MOVW	gp+0(FP), R0
+	MOVW	g_sched_sp(R0), R1
+	MOVW	R1, sp+4(FP)
+	MOVW	g_sched_pc(R0), R1
+	MOVW	R1, pc+8(FP)
+	MOVW	g_sched_lr(R0), R1
+	MOVW	R1, lr+12(FP)
+	MOVW	g_sched_g(R0), R1
+	MOVW	R1, schedg+16(FP)
+	RET
