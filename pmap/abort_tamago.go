@@ -46,7 +46,7 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(Fault{}.Status)-8]
 )
 
-// faultWords is fsClass with the access, as dataAbortDirect reads it: for
+// faultWords is fsClass with the access, as dataAbortEntry reads it: for
 // the FS code fs and DFSR.WnR w, entry fs|w<<5 is the word at offset 4 of
 // the decoded Fault (little-endian: Access, Kind, Level, 0).
 var faultWords = func() (t [64]uint32) {
@@ -72,12 +72,12 @@ type abortHookState struct {
 	// set it (handleException), for the direct data abort vector to see
 	// whether it was replaced since.
 	handler unsafe.Pointer
-	// The data abort being handled, beyond fault, as dataAbortDirect
-	// decodes it: its fault status code, the interrupted SP_usr, and
-	// whether the interrupted context cannot yield (canYield).
-	fs, sp uint32
-	onG0   bool
-	// g0 is the runtime's g0, the goroutine dataAbortDirect switches to
+	// The data abort being handled, beyond fault, as dataAbortEntry
+	// decodes it: the interrupted SP_usr, and whether the interrupted
+	// context cannot yield (canYield).
+	sp   uint32
+	onG0 bool
+	// g0 is the runtime's g0, the goroutine dataAbortEntry switches to
 	// (g0Of at install).
 	g0 uint32
 }
@@ -105,7 +105,7 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 
 // handleException takes the exceptions TamaGo's vector passes to
 // arm.SystemExceptionHandler: prefetch aborts (and data aborts where the
-// vector table is not TamaGo's, so dataAbortDirect is not installed),
+// vector table is not TamaGo's, so dataAbortEntry is not installed),
 // decoded here, then dispatched by dispatchAbort; every other exception
 // goes to the handler it replaced.
 //
@@ -127,15 +127,16 @@ func handleException(off int) {
 	// register in Go code and the runtime's assembly).
 	gp := *(*uint32)(physPtr(sp - frameWords*4 + 10*4))
 	f.G = uintptr(gp)
-	abortHook.fs, abortHook.sp, abortHook.onG0 = fsOf(fsr), sp, !canYield(sp, gp, g0)
+	abortHook.sp, abortHook.onG0 = sp, !canYield(sp, gp, g0)
 	dispatchAbort(off)
 }
 
 // dispatchAbort runs on g0 with IRQs masked: it must not allocate or
-// block on its way to Retry or Yield. It is the hot path of every fault,
-// called by dataAbortDirect (dataabort_arm.s) for a data abort, which has
-// decoded it into abortHook (fault, fs, sp, onG0), and by handleException
-// for a prefetch abort. It does Dispatcher.Dispatch's work inline (the
+// block on its way to Retry or Yield. It is called by handleException for
+// a prefetch abort, and by dataAbortEntry (dataabort_arm.s) for a data
+// abort its own dispatch does not take (the common case, a synchronous
+// abort with a handler, it takes itself); either has decoded the abort
+// into abortHook (fault, sp, onG0). It does Dispatcher.Dispatch's work inline (the
 // same rules: no handler or an asynchronous abort is Unhandled, and so is
 // Yield on g0 or a resolution out of range). It needs no stack check of
 // its own: its frame is small and what it calls checks its own.
@@ -152,23 +153,39 @@ func dispatchAbort(off int) {
 	}
 	h := &abortHook
 	f, onG0, d := h.f, h.onG0, h.d
-	if d.h != nil && h.fs != FSAsyncExternal && h.fs != FSAsyncParity {
-		switch d.h.HandleFault(f, onG0) {
-		case Retry:
+	r := Unhandled
+	if d.h != nil && f.Synchronous() {
+		if r = d.h.HandleFault(f, onG0); r == Retry {
 			d.Counts[Retry]++
 			return
-		case Yield:
-			if !onG0 {
-				d.Counts[Yield]++
-				YieldOnReturn()
-				return
-			}
 		}
 	}
-	d.Counts[Unhandled]++
-	sp := h.sp
-	reportAndExit(f, (*[frameWords]uint32)(physPtr(sp-frameWords*4)), sp)
+	dispatchResolution(r)
 }
+
+// dispatchResolution completes dispatchAbort, or dataAbortEntry's own
+// dispatch, for an abort its handler did not answer with Retry (or that
+// went to no handler: Unhandled): Yield makes the goroutine wait unless
+// the abort came from a context that cannot yield; everything else is
+// reported and stops the program.
+//
+//go:nosplit
+func dispatchResolution(r Resolution) {
+	h := &abortHook
+	if r == Yield && !h.onG0 {
+		h.d.Counts[Yield]++
+		YieldOnReturn()
+		return
+	}
+	h.d.Counts[Unhandled]++
+	sp := h.sp
+	reportAndExit(h.f, (*[frameWords]uint32)(physPtr(sp-frameWords*4)), sp)
+}
+
+// itabFun0 is the offset of the first method in the runtime's itab
+// (internal/abi.ITab: Inter, Type, Hash, then Fun) on 32-bit ARM:
+// dataAbortEntry calls FaultHandler's one method through it.
+const itabFun0 = 12
 
 // canYield reports whether the interrupted context, whose SP_usr is s
 // and whose g is gp (R10, the g register in Go code and in the runtime's
@@ -241,11 +258,6 @@ func dataAbortContext() (fsr, far, sp, g0 uint32)
 
 // prefetchAbortContext returns IFSR, IFAR, SP_usr and g.
 func prefetchAbortContext() (fsr, far, sp, g0 uint32)
-
-// dataAbortDirect is the data abort vector after the nested-abort check
-// (dataabort_arm.s): TamaGo's frame, the abort decoded into abortHook,
-// dispatchAbort called on g0.
-func dataAbortDirect()
 
 // g0Of returns the calling goroutine's m's g0, and whether that g0's m is
 // the same m (the runtime's layout as dataabort_arm.s reads it).

@@ -114,6 +114,9 @@ type frameMapper struct {
 	enter        bool
 }
 
+// HandleFault needs no stack check, as vm's does not (go:nosplit).
+//
+//go:nosplit
 func (m *frameMapper) HandleFault(f *Fault, onG0 bool) Resolution {
 	va := f.Addr &^ 0xfff
 	var err error

@@ -4,7 +4,7 @@
 #include "textflag.h"
 
 // The data abort vector while the abort hook is installed, after the
-// nested-abort check (nested_arm.s). It keeps TamaGo's frame (arm/
+// nested-abort check. It keeps TamaGo's frame (arm/
 // exception.s, EXCEPTION: r0-r12 and the faulting PC below SP_usr), word
 // for word, so that everything that reads or changes it
 // (SkipFaultingInstruction, YieldOnReturn, the fault report) works the
@@ -30,6 +30,50 @@
 // (runtime/runtime2.go), checked on the target against CallOnG0's own
 // writes (TestRuntimeLayoutMatchesCallOnG0).
 
+// The abort vectors' first instructions (nested_tamago.go): an abort
+// taken in abort mode, that is inside the abort hook, is a nested abort;
+// any other goes on to the vector: dataAbortEntry's own for a data abort,
+// TamaGo's (arm/exception.s) for a prefetch abort, with every register
+// as the exception left it but SP_abt, which neither needs (both take
+// SP_usr). SP_abt is the check's scratch register, kept meanwhile in
+// TPIDRPRW, the PL1-only software thread ID register (ARM ARM
+// B4.1.150), which neither TamaGo nor the runtime uses. The condition
+// flags of abort mode are scratch too: the interrupted flags are in
+// SPSR_abt.
+//
+// A nested abort does not go through a vector: that would push its frame
+// over the outer abort's (both below SP_usr) and call the hook on the
+// interrupted goroutine's stack with g0 (the runtime's "morestack on
+// g0"). It takes SP_abt back, pushes r0-r12 and the faulting PC on the
+// stack it interrupted (g0's, where the hook was running) and calls
+// nestedAbort there, which reports both faults and stops the program.
+
+#define NESTED_CHECK							\
+	MCR	15, 0, R13, C13, C0, 4		/* TPIDRPRW = SP_abt */	\
+	WORD	$0xe14fd000			/* mrs sp, SPSR (B9.3.8) */ \
+	AND	$0x1f, R13						\
+	CMP	$0x17, R13			/* interrupted mode: abort? */ \
+	B.EQ	nested
+
+#define NESTED_REPORT(OFFSET, LROFFSET)					\
+	MRC	15, 0, R13, C13, C0, 4		/* SP_abt = TPIDRPRW */	\
+	SUB	$LROFFSET, R14, R14		/* the faulting PC */	\
+	MOVM.DB.W	[R0-R12, R14], (R13)	/* push {r0-r12, r14} */ \
+	MOVW	R13, R1							\
+	MOVW	$OFFSET, R0						\
+	SUB	$12, R13, R13						\
+	MOVW	R0, 4(R13)						\
+	MOVW	R1, 8(R13)						\
+	BL	·nestedAbort(SB)					\
+	B	0(PC)				/* nestedAbort does not return */
+
+// func prefetchAbortEntry()
+TEXT ·prefetchAbortEntry(SB),NOSPLIT|NOFRAME,$0
+	NESTED_CHECK
+	B	github·com∕usbarmory∕tamago∕arm·prefetchAbortHandler(SB)
+nested:
+	NESTED_REPORT(0x0c, 4)
+
 #define g_stack_lo	0
 #define g_m		24
 #define g_sched_sp	28
@@ -38,8 +82,9 @@
 #define g_sched_lr	44
 #define m_g0		0
 
-// func dataAbortDirect()
-TEXT ·dataAbortDirect(SB),NOSPLIT|NOFRAME,$0
+// func dataAbortEntry()
+TEXT ·dataAbortEntry(SB),NOSPLIT|NOFRAME,$0
+	NESTED_CHECK
 	WORD	$0xe105d200			// mrs sp, SP_usr (B9.3.9)
 	SUB	$8, R14, R14			// the aborting instruction
 	MOVM.DB.W	[R0-R12, R14], (R13)	// push {r0-r12, r14}
@@ -56,15 +101,12 @@ TEXT ·dataAbortDirect(SB),NOSPLIT|NOFRAME,$0
 	MOVW	$·faultWords(SB), R3		// Access, Kind, Level: one word
 	MOVW	R2<<2(R3), R5
 	MOVW	R5, (abortHookState_fault+Fault_Access)(R4)
-	AND	$31, R2, R2
-	MOVW	R2, abortHookState_fs(R4)
+	AND	$31, R2, R2			// FS
 	ADD	$(const_frameWords*4), R13, R3	// the interrupted SP_usr
 	MOVW	R3, abortHookState_sp(R4)
 	MOVW	abortHookState_g0(R4), R6
 	MOVW	$1, R5				// onG0 unless canYield:
 	CMP	R6, g				// not g0 (no switch then),
-	B.EQ	ong0
-	CMP	$0, g				// nor no g,
 	B.EQ	ong0
 	MOVW	g_stack_lo(g), R7		// above g.stack.lo,
 	CMP	R7, R3
@@ -81,11 +123,44 @@ switch:
 	MOVW	R6, g				// g0
 	MOVW	g_sched_sp(g), R13
 	MOVW	$runtime·mstart(SB), R7
-	MOVW.W	R7, -4(R13)			// "called from mstart"
-	MOVW	$0x10, R0			// arm.DATA_ABORT
-	MOVW	R0, 4(R13)
-	BL	·dispatchAbort(SB)
-	MOVW	$·abortHook(SB), R4
+	MOVW.W	R7, -20(R13)			// "called from mstart", 4 words of arguments
+	// Dispatcher.Dispatch's rules, as dispatchAbort applies them, with
+	// its common case here: the handler called through its interface
+	// (the itab's first method, the only one of FaultHandler) and
+	// Retry counted. Everything else is dispatchAbort's (slow), or
+	// dispatchResolution's for an answer other than Retry.
+	MOVW	$github·com∕usbarmory∕tamago∕arm·SystemExceptionHandler(SB), R0
+	MOVW	(R0), R0
+	MOVW	abortHookState_handler(R4), R1
+	CMP	R0, R1				// not replaced since install,
+	B.NE	slow
+	CMP	$const_FSAsyncExternal, R2	// a synchronous abort,
+	B.EQ	slow
+	CMP	$const_FSAsyncParity, R2
+	B.EQ	slow
+	MOVW	abortHookState_d(R4), R6
+	MOVW	Dispatcher_h(R6), R0		// a handler:
+	CMP	$0, R0
+	B.EQ	slow
+	MOVW	const_itabFun0(R0), R0		// HandleFault(receiver, f, onG0)
+	MOVW	(Dispatcher_h+4)(R6), R1
+	MOVW	R1, 4(R13)
+	ADD	$abortHookState_fault, R4, R1
+	MOVW	R1, 8(R13)
+	MOVB	R5, 12(R13)
+	BL	(R0)
+	MOVBU	16(R13), R0
+	CMP	$const_Retry, R0
+	B.NE	resolved
+	MOVW	$·abortHook(SB), R4		// Counts[Retry]++
+	MOVW	abortHookState_d(R4), R6
+	MOVW	(Dispatcher_Counts+const_Retry*8)(R6), R1
+	MOVW	(Dispatcher_Counts+const_Retry*8+4)(R6), R2
+	ADD.S	$1, R1, R1
+	ADC	$0, R2, R2
+	MOVW	R1, (Dispatcher_Counts+const_Retry*8)(R6)
+	MOVW	R2, (Dispatcher_Counts+const_Retry*8+4)(R6)
+back:	// R4: &abortHook
 	MOVW	(abortHookState_fault+Fault_G)(R4), g
 	MOVW	abortHookState_sp(R4), R13
 	MOVW	$0, R3
@@ -94,8 +169,22 @@ switch:
 	MOVM.IA.W	(R13), [R0-R12, R14]	// pop {r0-r12, r14}
 	MOVW.S	R14, R15			// return, CPSR = SPSR_abt
 
-ong0:	// on g0 (or before the runtime has a g): no switch, the hook runs
-	// below the frame on the interrupted stack, as CallOnG0 would run it.
+resolved:
+	MOVW	R0, 4(R13)
+	BL	·dispatchResolution(SB)
+	MOVW	$·abortHook(SB), R4
+	B	back
+
+slow:
+	MOVW	$0x10, R0			// arm.DATA_ABORT
+	MOVW	R0, 4(R13)
+	BL	·dispatchAbort(SB)
+	MOVW	$·abortHook(SB), R4
+	B	back
+
+ong0:	// on g0: no switch, the hook runs below the frame on the
+	// interrupted stack, as CallOnG0 would run it. (Every context the
+	// hook can interrupt has a g: the hook is installed from Go.)
 	MOVB	R5, abortHookState_onG0(R4)
 	MOVW	$0x10, R0			// arm.DATA_ABORT
 	SUB	$8, R13, R13
@@ -105,10 +194,13 @@ ong0:	// on g0 (or before the runtime has a g): no switch, the hook runs
 	MOVM.IA.W	(R13), [R0-R12, R14]	// pop {r0-r12, r14}
 	MOVW.S	R14, R15			// return, CPSR = SPSR_abt
 
+nested:
+	NESTED_REPORT(0x10, 8)
+
 // func g0Of() (g0, ok uint32)
 //
 // g0Of returns the running goroutine's m's g0 and whether the runtime's
-// layout is as dataAbortDirect reads it: g0's m is the same m.
+// layout is as dataAbortEntry reads it: g0's m is the same m.
 TEXT ·g0Of(SB),NOSPLIT,$0-5
 	MOVW	g_m(g), R1
 	MOVW	m_g0(R1), R0

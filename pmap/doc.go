@@ -66,13 +66,14 @@
 //
 // Costs are measured on the target under QEMU with -icount shift=0,
 // where ns/op counts instructions (bench_target_test.go). The data abort
-// path is the vector's nested-abort check (nested_arm.s), TamaGo's frame
-// push and the decoding of DFSR, DFAR, SP_usr and g into abortHook
-// (dataabort_arm.s, which calls the hook directly, not through
-// arm.SystemExceptionHandler), runtime.CallOnG0, Dispatcher's rules
-// (dispatchAbort, abort_tamago.go), the handler, and the Pmap operation;
-// a prefetch abort takes TamaGo's vector and is decoded in Go
-// (handleException).
+// path is the hook's own vector (dataabort_arm.s): the nested-abort
+// check, TamaGo's frame push, the decoding of DFSR, DFAR, SP_usr and g
+// into abortHook, the switch to g0 (runtime.CallOnG0's, inline) and
+// Dispatcher's rules with the handler called through its interface, not
+// through arm.SystemExceptionHandler (the rest of the rules, for what is
+// not Retry, in dispatchAbort and dispatchResolution, abort_tamago.go);
+// then the handler and the Pmap operation. A prefetch abort takes
+// TamaGo's vector and is decoded in Go (handleException).
 //
 // # Faults and the abort hook
 //
@@ -97,8 +98,8 @@
 // overwritten LR_abt and SPSR_abt, the outer abort's way back, and
 // TamaGo's vector would push its frame over the outer one and run the
 // hook on the goroutine's stack with g0 ("morestack on g0"). While the
-// hook is installed, a seven-instruction check in front of TamaGo's data
-// and prefetch abort vectors (nested_arm.s) sends an abort from abort
+// hook is installed, a five-instruction check in front of the data and
+// prefetch abort vectors (dataabort_arm.s) sends an abort from abort
 // mode elsewhere: the program stops with WriteNestedReport's report of
 // both faults, the nested one's registers, and ExitUnhandledFault; the
 // handler is not entered again.

@@ -17,13 +17,12 @@ import (
 // frame and call the hook there with g0 (the runtime stops with "morestack
 // on g0"), and the exception has already overwritten LR_abt and SPSR_abt,
 // the outer abort's way back. So InstallAbortHook puts a check in front
-// of TamaGo's data and prefetch abort vectors (nested_arm.s): an abort
-// from abort mode does not go to TamaGo's vector; nestedAbort writes the
+// of TamaGo's data and prefetch abort vectors (dataabort_arm.s): an
+// abort from abort mode does not go to a vector; nestedAbort writes the
 // report of both faults (WriteNestedReport) and stops the program with
-// ExitUnhandledFault. Every other abort goes on, for the cost of seven
-// instructions: a prefetch abort to TamaGo's vector, a data abort to
-// dataAbortDirect (dataabort_arm.s), TamaGo's vector calling the hook
-// directly.
+// ExitUnhandledFault. Every other abort goes on, for the cost of five
+// instructions: a prefetch abort to TamaGo's vector, a data abort to the
+// hook's own (dataAbortEntry).
 
 // vectorAddrs is the offset of the handler addresses in TamaGo's vector
 // table at VBAR: eight "ldr pc, [pc, #24]", then the eight addresses the
@@ -33,7 +32,7 @@ const vectorAddrs = 8 * 4
 // installNestedGuard puts dataAbortEntry and prefetchAbortEntry in the
 // vector table in place of TamaGo's own handlers, and returns the function
 // that puts them back. If a slot holds something else (a vector table not
-// TamaGo's), it is left alone: nested_arm.s goes on to TamaGo's handlers
+// TamaGo's), it is left alone: dataabort_arm.s goes on to TamaGo's handlers
 // only.
 func installNestedGuard() (restore func()) {
 	slots := readVBAR() + vectorAddrs
@@ -54,7 +53,7 @@ func installNestedGuard() (restore func()) {
 // arm Go functions have no other ABI).
 func codeAddr(fn func()) uint32 { return **(**uint32)(unsafe.Pointer(&fn)) }
 
-// nestedAbort is called by nested_arm.s, in abort mode on the stack of the
+// nestedAbort is called by dataabort_arm.s, in abort mode on the stack of the
 // hook it interrupted, for an abort taken inside the hook: off is the
 // vector (arm.DATA_ABORT or arm.PREFETCH_ABORT) and frame the address of
 // r0-r12 and the faulting PC it pushed there. The outer abort is still in
@@ -91,10 +90,13 @@ func nestedAbort(off int, frame uint32) {
 	os.Exit(ExitUnhandledFault)
 }
 
-// defined in nested_arm.s
+// defined in dataabort_arm.s and nested_arm.s
 
 // dataAbortEntry and prefetchAbortEntry are the vector table's data and
-// prefetch abort handlers while the hook is installed.
+// prefetch abort handlers while the hook is installed (dataabort_arm.s):
+// the nested-abort check, then for a data abort the hook's own vector
+// (TamaGo's frame, the abort decoded into abortHook, the handler called
+// on g0), for a prefetch abort TamaGo's.
 func dataAbortEntry()
 func prefetchAbortEntry()
 

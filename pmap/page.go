@@ -77,10 +77,10 @@ func (a PageAttr) Flags() EnterFlags { return EnterFlags(a.v >> pageAttrFlags & 
 //
 //go:nosplit
 func (p *Pmap) EnterPage(va, pa uint32, a PageAttr) error {
-	off := va - p.base
-	if (va|pa)&0xfff == 0 && a.v&pageAttrFast != 0 && off < p.size &&
+	mib := (va - p.base) >> 20 // < len(p.slots): va is in the window
+	if (va|pa)&0xfff == 0 && a.v&pageAttrFast != 0 && mib < uint32(len(p.slots)) &&
 		pa-p.physLo <= p.physSpan && !p.busy {
-		s := &p.slots[off>>20]
+		s := &p.slots[mib]
 		idx := va >> 12 & 0xff
 		if t := s.hw; t != nil && t[idx] == 0 {
 			t[idx] = a.v>>pageAttrDesc | pa | p.ngBits
