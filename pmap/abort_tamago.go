@@ -28,8 +28,9 @@ const (
 	// runtime.asyncPreempt saves every register (about 192 bytes), and
 	// the scheduler call below it needs a little more. A goroutine with
 	// less room is treated as if on g0 (the fault must be served
-	// synchronously or is reported).
-	yieldRoom = 1024
+	// synchronously or is reported). frameWords*4+yieldRoom, 0x440, is an
+	// immediate operand of an ARM compare (dataabort_arm.s).
+	yieldRoom = 1032
 )
 
 // abortHook is the state of the one installed hook: there is one exception
@@ -68,10 +69,6 @@ type abortHookState struct {
 	// load gives the hook a base for every field).
 	fault Fault
 	f     *Fault
-	// handler is arm.SystemExceptionHandler's closure as InstallAbortHook
-	// set it (handleException), for the direct data abort vector to see
-	// whether it was replaced since.
-	handler unsafe.Pointer
 	// The data abort being handled, beyond fault, as dataAbortEntry
 	// decodes it: the interrupted SP_usr, and whether the interrupted
 	// context cannot yield (canYield).
@@ -85,6 +82,12 @@ type abortHookState struct {
 // InstallAbortHook makes d receive every data and prefetch abort from now
 // on; other exceptions go to the handler that was installed before. It
 // returns a function that puts the previous handler back.
+//
+// Data aborts come through the hook's own vector (dataabort_arm.s);
+// prefetch aborts and every other exception through TamaGo's, which
+// calls arm.SystemExceptionHandler. A program that replaces that handler
+// while the hook is installed takes prefetch aborts away from the hook,
+// not data aborts.
 func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 	g0, ok := g0Of()
 	if !ok {
@@ -94,7 +97,6 @@ func InstallAbortHook(d *Dispatcher) (uninstall func()) {
 	prev := arm.SystemExceptionHandler
 	abortHook.d, abortHook.prev, abortHook.f = d, prev, &abortHook.fault
 	arm.SystemExceptionHandler = handleException
-	abortHook.handler = *(*unsafe.Pointer)(unsafe.Pointer(&arm.SystemExceptionHandler))
 	restoreVectors := installNestedGuard()
 	return func() {
 		restoreVectors()
@@ -136,21 +138,14 @@ func handleException(off int) {
 // a prefetch abort, and by dataAbortEntry (dataabort_arm.s) for a data
 // abort its own dispatch does not take (the common case, a synchronous
 // abort with a handler, it takes itself); either has decoded the abort
-// into abortHook (fault, sp, onG0). It does Dispatcher.Dispatch's work inline (the
-// same rules: no handler or an asynchronous abort is Unhandled, and so is
-// Yield on g0 or a resolution out of range). It needs no stack check of
-// its own: its frame is small and what it calls checks its own.
-//
-// Should arm.SystemExceptionHandler have been replaced since
-// InstallAbortHook (a test taking exceptions itself), the abort goes to
-// the replacement, as TamaGo's vector would send it.
+// into abortHook (fault, sp, onG0). It does Dispatcher.Dispatch's work
+// inline (the same rules: no handler or an asynchronous abort is
+// Unhandled, and so is Yield on g0 or a resolution out of range). It
+// needs no stack check of its own: its frame is small and what it calls
+// checks its own.
 //
 //go:nosplit
 func dispatchAbort(off int) {
-	if *(*unsafe.Pointer)(unsafe.Pointer(&arm.SystemExceptionHandler)) != abortHook.handler {
-		arm.SystemExceptionHandler(off)
-		return
-	}
 	h := &abortHook
 	f, onG0, d := h.f, h.onG0, h.d
 	r := Unhandled
@@ -198,7 +193,7 @@ func canYield(s, gp, g0 uint32) bool {
 	}
 	// g.stack.lo is the first word of the runtime's g.
 	lo := *(*uint32)(physPtr(gp))
-	return s > lo && s-lo >= frameWords*4+yieldRoom
+	return s-lo >= frameWords*4+yieldRoom
 }
 
 // SkipFaultingInstruction makes the exception return to the instruction

@@ -21,8 +21,8 @@
 // The switch to g0 is runtime.CallOnG0's (TamaGo's runtime,
 // sys_tamago_arm.s), without its detour through a function value and a
 // saved offset: the interrupted g's sched records where it stopped (sp,
-// pc, lr, g: the runtime's tracebacks read them while it is off its
-// stack), g becomes g0, SP g0's sched.sp below a return address into
+// pc and lr; sched.g is the g itself from its creation, runtime.newproc1:
+// the runtime's tracebacks read them while it is off its stack), g becomes g0, SP g0's sched.sp below a return address into
 // runtime.mstart (tracebacks stop there), and after the call sched.sp is
 // cleared again. g0 is abortHook.g0, read through the running g's m at
 // install (g0Of, which checks the runtime's layout); the offsets are the
@@ -108,18 +108,14 @@ TEXT ·dataAbortEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVW	$1, R5				// onG0 unless canYield:
 	CMP	R6, g				// not g0 (no switch then),
 	B.EQ	ong0
-	MOVW	g_stack_lo(g), R7		// above g.stack.lo,
-	CMP	R7, R3
-	B.LS	switch
-	SUB	R7, R3, R7			// with room to yield
-	CMP	$(const_frameWords*4+const_yieldRoom), R7
+	MOVW	g_stack_lo(g), R7		// with room to yield above
+	SUB	R7, R3, R7			// g.stack.lo (SP_usr < lo is not
+	CMP	$(const_frameWords*4+const_yieldRoom), R7	// a goroutine's)
 	MOVW.HS	$0, R5
-switch:
 	MOVB	R5, abortHookState_onG0(R4)
 	MOVW	R3, g_sched_sp(g)
 	MOVW	R14, g_sched_pc(g)
-	MOVW	R14, g_sched_lr(g)
-	MOVW	g, g_sched_g(g)
+	MOVW	R14, g_sched_lr(g)		// sched.g is g already
 	MOVW	R6, g				// g0
 	MOVW	g_sched_sp(g), R13
 	MOVW	$runtime·mstart(SB), R7
@@ -129,11 +125,6 @@ switch:
 	// (the itab's first method, the only one of FaultHandler) and
 	// Retry counted. Everything else is dispatchAbort's (slow), or
 	// dispatchResolution's for an answer other than Retry.
-	MOVW	$github·com∕usbarmory∕tamago∕arm·SystemExceptionHandler(SB), R0
-	MOVW	(R0), R0
-	MOVW	abortHookState_handler(R4), R1
-	CMP	R0, R1				// not replaced since install,
-	B.NE	slow
 	CMP	$const_FSAsyncExternal, R2	// a synchronous abort,
 	B.EQ	slow
 	CMP	$const_FSAsyncParity, R2
