@@ -108,7 +108,7 @@ func (c *control) fillLocked(off mo.Offset, n mo.Size, set uint16, lock mo.Prot,
 func (c *control) DataSupply(off mo.Offset, data []byte, lock mo.Prot, precious, reply bool) error {
 	k, o := c.k, c.o
 	n := mo.Size(len(data))
-	k.mu.Lock()
+	elided := k.answerLock()
 	if !reply && lock.Valid() {
 		if i := c.answerPageLocked(off, n); i >= 0 {
 			pagemem.Copy(k.mem.Bytes(k.pool.pa(i), k.ps), data)
@@ -117,7 +117,7 @@ func (c *control) DataSupply(off mo.Offset, data []byte, lock mo.Prot, precious,
 				set = pgPrecious
 			}
 			c.filledLocked(i, set, lock)
-			k.mu.Unlock()
+			k.answerUnlock(elided)
 			if k.trace != nil {
 				var fl mo.EventFlags
 				if precious {
@@ -128,6 +128,7 @@ func (c *control) DataSupply(off mo.Offset, data []byte, lock mo.Prot, precious,
 			return nil
 		}
 	}
+	k.answerRelock(elided)
 	err := c.answerRangeLocked(off, n)
 	if err == nil && !lock.Valid() {
 		err = mo.KernInvalidArgument
@@ -171,16 +172,17 @@ func (c *control) DataSupply(off mo.Offset, data []byte, lock mo.Prot, precious,
 // DataUnavailable implements mo.Control: the pages are zero-filled.
 func (c *control) DataUnavailable(off mo.Offset, n mo.Size) error {
 	k, o := c.k, c.o
-	k.mu.Lock()
+	elided := k.answerLock()
 	if i := c.answerPageLocked(off, n); i >= 0 {
 		pagemem.Clear(k.mem.Bytes(k.pool.pa(i), k.ps))
 		c.filledLocked(i, pgUnavailable, mo.ProtNone)
-		k.mu.Unlock()
+		k.answerUnlock(elided)
 		if k.trace != nil {
 			k.record(o, mo.OpDataUnavailable, 0, off, n, 0, 0, 0, nil)
 		}
 		return nil
 	}
+	k.answerRelock(elided)
 	err := c.answerRangeLocked(off, n)
 	if err == nil {
 		c.fillLocked(off, n, pgUnavailable, mo.ProtNone, func(page []byte, _ int) { pagemem.Clear(page) })

@@ -130,6 +130,37 @@ func (k *Kernel) relockAfterCall() {
 	}
 }
 
+// answerLock takes the kernel lock for a pager's answer of one page
+// (DataSupply, DataUnavailable), unless it comes inside the pager call
+// that the fault handler makes running elided (k.elided: in the abort
+// hook, the lock free, and nothing else runs until the handler returns,
+// so nothing but this answer can see the kernel meanwhile). It reports
+// whether it took nothing; answerUnlock(elided) lets go of what it took,
+// answerRelock(elided) takes the lock for the answer's general path.
+// k.elided is read without the lock: only the handler writes it, and
+// while it is set nothing else runs.
+//
+//go:nosplit
+func (k *Kernel) answerLock() (elided bool) {
+	if k.elided {
+		return true
+	}
+	k.mu.Lock()
+	return false
+}
+
+func (k *Kernel) answerUnlock(elided bool) {
+	if !elided {
+		k.mu.Unlock()
+	}
+}
+
+func (k *Kernel) answerRelock(elided bool) {
+	if elided {
+		k.mu.Lock()
+	}
+}
+
 // accessProt is the protection an access needs.
 func accessProt(a pmap.Access) mo.Prot {
 	switch a {
