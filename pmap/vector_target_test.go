@@ -18,6 +18,7 @@ type schedCheck struct {
 	fg             uint32 // the interrupted g, from the frame's R10
 	frameSP        uint32 // the interrupted SP_usr
 	framePC        uint32 // the faulting PC, from the frame
+	onG0           bool   // as the handler was told
 }
 
 func (c *schedCheck) record() {
@@ -32,6 +33,7 @@ func (c *schedCheck) record() {
 
 func (c *schedCheck) HandleFault(f *Fault, onG0 bool) Resolution {
 	c.record()
+	c.onG0 = onG0
 	return Retry
 }
 
@@ -84,4 +86,35 @@ func TestAbortVectorSwitchesToG0(t *testing.T) {
 	e.d.Register(&c)
 	probeLoad(targetWindow)
 	c.check(t, currentG())
+	if c.onG0 {
+		t.Fatal("a goroutine with room on its stack was told it cannot yield (onG0)")
+	}
+}
+
+// TestAbortOnG0RunsTheHandlerInPlace takes an abort through the hook's
+// vector from a goroutine the vector takes for g0 (abortHook.g0 is set
+// to it for the test): there is no switch, the handler runs below the
+// frame on the interrupted stack, with onG0 set, and the load is retried
+// past with every register back.
+func TestAbortOnG0RunsTheHandlerInPlace(t *testing.T) {
+	e := newTargetEnv(t)
+	var c schedCheck
+	e.d.Register(&c)
+	g := currentG()
+	g0 := abortHook.g0
+	abortHook.g0 = g
+	v := probeLoad(targetWindow)
+	abortHook.g0 = g0
+	if c.n != 1 || !c.onG0 {
+		t.Fatalf("%d aborts, onG0 %v; want 1 abort, told it cannot yield", c.n, c.onG0)
+	}
+	if c.g0 != g || c.fg != g {
+		t.Fatalf("handler ran on g %#x for interrupted g %#x, want both %#x (no switch)", c.g0, c.fg, g)
+	}
+	if v != 0xdeadbeef {
+		t.Fatalf("skipped load returned %#x, want 0xdeadbeef (r0 as before the load)", v)
+	}
+	if e.d.Counts[Retry] != 1 {
+		t.Fatalf("Counts %v, want one Retry", e.d.Counts)
+	}
 }
