@@ -226,3 +226,64 @@ func TestResidentFaultCountsReachStats(t *testing.T) {
 			s.Faults-before.Faults, s.FaultsResident-before.FaultsResident, k.quickResident)
 	}
 }
+
+// newAnon is a fastPath over anonymous memory (Allocate): pages never
+// paged out are zero-filled by the kernel, without a pager call.
+func newAnon(tb testing.TB, pages int) *fastPath {
+	e := newEnv(tb, envOpt{ps: 4 << 10, frames: 64, windowMiB: 2, noPageout: true})
+	r, err := e.k.Allocate(uint32(pages)<<12, MapOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &fastPath{e: e, r: r}
+}
+
+// TestKernelZeroFillCountsReachStats: the quick path's zero-fills of
+// anonymous memory, counted apart in 32 bits, show in Stats as faults,
+// page-ins and zero-fills, also across the move into the 64-bit counts
+// at 1<<31; the page reads zero, a write fault leaves it dirty, and the
+// fault allocates nothing.
+func TestKernelZeroFillCountsReachStats(t *testing.T) {
+	p := newAnon(t, 8)
+	k := p.e.k
+	delta := func(before, s Stats) [3]uint64 {
+		return [3]uint64{s.Faults - before.Faults, s.PageIns - before.PageIns, s.ZeroFills - before.ZeroFills}
+	}
+	before := k.Stats()
+	p.fault(t, 0)
+	if d := delta(before, k.Stats()); d != [3]uint64{1, 1, 1} {
+		t.Fatalf("one zero-fill: faults, page-ins, zero-fills +%v, want +1 each", d)
+	}
+	k.mu.Lock()
+	k.quickZeroFill = 1<<31 - 1
+	k.mu.Unlock()
+	before = k.Stats()
+	p.fault(t, 1)
+	if d := delta(before, k.Stats()); d != [3]uint64{1, 1, 1} || k.quickZeroFill != 0 {
+		t.Fatalf("zero-fill at the move: +%v, %d left apart", d, k.quickZeroFill)
+	}
+	w := pmap.Fault{Addr: p.r.Addr() + 2<<12, Access: pmap.Write, Kind: pmap.KindTranslation, Level: 2, Status: pmap.FSTranslationPage}
+	if r := k.HandleFault(&w, true); r != pmap.Retry {
+		t.Fatalf("write fault: %v", r)
+	}
+	k.mu.Lock()
+	fi := k.pool.lookup(p.r.o.id, 2)
+	flags := k.pool.frames[fi].flags
+	k.mu.Unlock()
+	if flags&(pgDirty|pgReferenced) != pgDirty|pgReferenced {
+		t.Fatalf("page after a write fault: flags %#x, want dirty and referenced", flags)
+	}
+	buf := make([]byte, 3<<12)
+	if _, err := p.r.ReadAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range buf {
+		if b != 0 {
+			t.Fatalf("byte %d of a zero-filled page is %#x", i, b)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { p.drop(3); p.fault(t, 3) }); n != 0 {
+		t.Errorf("kernel zero-fill fault: %v allocations", n)
+	}
+	p.e.check(t)
+}

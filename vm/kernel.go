@@ -272,6 +272,11 @@ type Kernel struct {
 	// 64-bit one costs seven instructions, twice. Protected by mu; moved
 	// into stats before it reaches 1<<31.
 	quickResident uint32
+	// quickZeroFill counts the faults quickFaultLocked resolved with a
+	// zero-filled frame, not yet in stats.Faults, stats.PageIns and
+	// stats.ZeroFills (Stats adds them), for the same reason. Protected
+	// by mu; moved into stats before it reaches 1<<31.
+	quickZeroFill uint32
 
 	bg sync.WaitGroup // goroutines the kernel started (terminate after destroy)
 
@@ -386,8 +391,10 @@ func (k *Kernel) PageSize() uint32 { return k.ps }
 func (k *Kernel) Stats() Stats {
 	k.mu.Lock()
 	s := k.stats
-	s.Faults += uint64(k.quickResident)
+	s.Faults += uint64(k.quickResident) + uint64(k.quickZeroFill)
 	s.FaultsResident += uint64(k.quickResident)
+	s.PageIns += uint64(k.quickZeroFill)
+	s.ZeroFills += uint64(k.quickZeroFill)
 	s.FreeFrames = k.pool.nfree
 	s.Frames = len(k.pool.frames)
 	for i := range k.pool.frames {

@@ -114,9 +114,27 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 // by data_unavailable (it goes back with data_initialize).
 // Preconditions: k.mu is held.
 func (k *Kernel) zeroFillLocked(i int) {
-	pagemem.Clear(k.mem.Bytes(k.pool.pa(i), k.ps))
+	k.clearFrameLocked(i)
 	k.stats.PageIns++
 	k.stats.ZeroFills++
+}
+
+// clearFrameLocked zeroes frame i.
+// Preconditions: k.mu is held; frame i is not mapped or lent to a pager.
+//
+//go:nosplit
+func (k *Kernel) clearFrameLocked(i int) {
+	pagemem.Clear(k.mem.Bytes(k.pool.pa(i), k.ps))
+}
+
+// foldQuickZeroFills moves quickZeroFill into stats.
+// Preconditions: k.mu is held.
+func (k *Kernel) foldQuickZeroFills() {
+	n := uint64(k.quickZeroFill)
+	k.stats.Faults += n
+	k.stats.PageIns += n
+	k.stats.ZeroFills += n
+	k.quickZeroFill = 0
 }
 
 // allocFrameLocked takes a free frame for page index of o, reclaiming a
