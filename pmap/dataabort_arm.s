@@ -4,7 +4,7 @@
 #include "textflag.h"
 
 // The data abort vector while the abort hook is installed, after the
-// nested-abort check. It keeps TamaGo's frame (arm/
+// check of the interrupted mode. It keeps TamaGo's frame (arm/
 // exception.s, EXCEPTION: r0-r12 and the faulting PC below SP_usr), word
 // for word, so that everything that reads or changes it
 // (SkipFaultingInstruction, YieldOnReturn, the fault report) works the
@@ -30,16 +30,21 @@
 // (runtime/runtime2.go), checked on the target against CallOnG0's own
 // writes (TestRuntimeLayoutMatchesCallOnG0).
 
-// The abort vectors' first instructions (nested_tamago.go): an abort
-// taken in abort mode, that is inside the abort hook, is a nested abort;
-// any other goes on to the vector: dataAbortEntry's own for a data abort,
-// TamaGo's (arm/exception.s) for a prefetch abort, with every register
-// as the exception left it but SP_abt, which neither needs (both take
-// SP_usr). SP_abt is the check's scratch register, kept meanwhile in
-// TPIDRPRW, the PL1-only software thread ID register (ARM ARM
-// B4.1.150), which neither TamaGo nor the runtime uses. The condition
-// flags of abort mode are scratch too: the interrupted flags are in
-// SPSR_abt.
+// The abort vectors' first instructions (nested_tamago.go) sort aborts
+// by the mode they were taken in, SPSR_abt.M (ARM ARM B1.3.1, Table
+// B1-1). System mode (0x1f), where TamaGo runs Go code, is the first and
+// only compare on the way on; User mode (0x10) goes on too, after two
+// more: dataAbortEntry's own vector for a data abort, TamaGo's (arm/
+// exception.s) for a prefetch abort, with every register as the
+// exception left it but SP_abt, which neither needs (both take SP_usr).
+// An abort from abort mode, that is inside the abort hook, is a nested
+// abort; one from any other mode (IRQ, FIQ, Supervisor, Undefined,
+// Monitor: an interrupt handler or exception code touching window memory
+// or a bad address) is reported (otherModeEntry). SP_abt is the check's
+// scratch register, kept meanwhile in TPIDRPRW, the PL1-only software
+// thread ID register (ARM ARM B4.1.150), which neither TamaGo nor the
+// runtime uses. The condition flags of abort mode are scratch too: the
+// interrupted flags are in SPSR_abt.
 //
 // A nested abort does not go through a vector: that would push its frame
 // over the outer abort's (both below SP_usr) and call the hook on the
@@ -47,13 +52,34 @@
 // g0"). It takes SP_abt back, pushes r0-r12 and the faulting PC on the
 // stack it interrupted (g0's, where the hook was running) and calls
 // nestedAbort there, which reports both faults and stops the program.
+//
+// An abort from another exception mode does not go through a vector
+// either: the vector would push its frame below SP_usr, the stack of
+// whatever goroutine that mode interrupted, and run the handler as if
+// that goroutine had faulted. Neither the abort nor the code it
+// interrupted can be resumed in general (that code runs with IRQs
+// masked, often on g0, between an exception's entry and return), so the
+// program stops with the fault report (otherModeReport).
 
-#define NESTED_CHECK							\
+#define ENTRY_CHECK							\
 	MCR	15, 0, R13, C13, C0, 4		/* TPIDRPRW = SP_abt */	\
 	WORD	$0xe14fd000			/* mrs sp, SPSR (B9.3.8) */ \
 	AND	$0x1f, R13						\
-	CMP	$0x17, R13			/* interrupted mode: abort? */ \
-	B.EQ	nested
+	CMP	$0x1f, R13			/* interrupted mode: System? */ \
+	B.NE	other
+
+// OTHER_MODES ends the entries: User mode goes on (user), abort mode is
+// a nested abort, any other mode is reported.
+#define OTHER_MODES(OFFSET, LROFFSET)					\
+	CMP	$0x10, R13			/* User */		\
+	B.EQ	user							\
+	CMP	$0x17, R13			/* abort: nested */	\
+	B.EQ	nested							\
+	MOVW	$·otherMode(SB), R13					\
+	SUB	$LROFFSET, R14, R14		/* the faulting PC */	\
+	MOVM.IA	[R0-R12, R14], (R13)	/* otherMode.frame */	\
+	MOVW	$OFFSET, R0						\
+	B	·otherModeEntry(SB)
 
 #define NESTED_REPORT(OFFSET, LROFFSET)					\
 	MRC	15, 0, R13, C13, C0, 4		/* SP_abt = TPIDRPRW */	\
@@ -69,12 +95,16 @@
 
 // func prefetchAbortEntry()
 TEXT ·prefetchAbortEntry(SB),NOSPLIT|NOFRAME,$0
-	NESTED_CHECK
+	ENTRY_CHECK
+user:
 	B	github·com∕usbarmory∕tamago∕arm·prefetchAbortHandler(SB)
+other:
+	OTHER_MODES(0x0c, 4)
 nested:
 	NESTED_REPORT(0x0c, 4)
 
 #define g_stack_lo	0
+#define g_stack_hi	4
 #define g_m		24
 #define g_sched_sp	28
 #define g_sched_pc	32
@@ -84,7 +114,8 @@ nested:
 
 // func dataAbortEntry()
 TEXT ·dataAbortEntry(SB),NOSPLIT|NOFRAME,$0
-	NESTED_CHECK
+	ENTRY_CHECK
+user:
 	WORD	$0xe105d200			// mrs sp, SP_usr (B9.3.9)
 	SUB	$8, R14, R14			// the aborting instruction
 	MOVM.DB.W	[R0-R12, R14], (R13)	// push {r0-r12, r14}
@@ -185,8 +216,112 @@ ong0:	// on g0: no switch, the hook runs below the frame on the
 	MOVM.IA.W	(R13), [R0-R12, R14]	// pop {r0-r12, r14}
 	MOVW.S	R14, R15			// return, CPSR = SPSR_abt
 
+other:
+	OTHER_MODES(0x10, 8)
 nested:
 	NESTED_REPORT(0x10, 8)
+
+// func otherModeEntry()
+//
+// otherModeEntry takes an abort from an exception mode other than abort
+// mode, with R0 the vector (arm.DATA_ABORT or arm.PREFETCH_ABORT) and
+// r0-r12 and the faulting PC as the exception left them in
+// otherMode.frame. It reads the interrupted mode's banked SP and LR (and
+// R8-R12 for FIQ mode, which banks them) with MRS (banked register), ARM
+// ARM B9.3.9, whose SYSm encodings are in B9.2.3 Table B9-2 (abort mode
+// may read every other mode's banked registers but Hyp mode's, which only
+// Monitor and Hyp mode may: an abort in Hyp mode is taken to Hyp mode,
+// B1.8.4, never here, so Hyp mode's SP and LR are given as 0). Then it
+// calls otherModeReport on g0, which does not return.
+//
+// The stack: the report is Go code, and the runtime checks its stack
+// against g's bounds, so it runs with g = g0 on g0's stack, below
+// everything in use there. If the interrupted context's g (R10, not
+// banked but in FIQ mode, where TamaGo's vector copies it from System
+// mode) is not g0, g0 is not running (one core; it runs only as g) and
+// its stack is free from g0.sched.sp down, as dataAbortEntry's switch
+// takes it. If it is g0, g0's lowest SP in use is the interrupted mode's
+// SP when that lies in g0's stack (TamaGo's vectors run their Go handler
+// on g0's stack in the exception's mode: runtime.CallOnG0 sets that
+// mode's SP), else SP_usr when that does (g0 interrupted in System mode
+// by code on another stack, such as TamaGo's IRQ vector, which runs on
+// SP_irq, the exception stack set_exc_stack gives every mode); if
+// neither does, g0.sched.sp (the frames there are overwritten, which
+// matters no more: the program stops). Neither
+// SP_abt (after any abort it is the last interrupted SP_usr: the vectors
+// load it from SP_usr and return with it there) nor TamaGo's exception
+// stack (shared by every exception mode, with g's bounds elsewhere) is
+// one Go code can run on.
+TEXT ·otherModeEntry(SB),NOSPLIT|NOFRAME,$0
+	MOVW	$·otherMode(SB), R4
+	MOVW	R0, otherModeState_off(R4)
+	WORD	$0xe14f1000			// mrs r1, SPSR (B9.3.8)
+	AND	$0x1f, R1
+	MOVW	$0, R2				// the mode's SP and LR
+	MOVW	$0, R3
+	CMP	$0x11, R1
+	B.EQ	fiq
+	CMP	$0x12, R1
+	B.EQ	irq
+	CMP	$0x13, R1
+	B.EQ	svc
+	CMP	$0x16, R1
+	B.EQ	mon
+	CMP	$0x1b, R1
+	B.NE	banked				// Hyp, or not a mode: 0
+	WORD	$0xe1072300			// mrs r2, SP_und
+	WORD	$0xe1063300			// mrs r3, LR_und
+	B	banked
+fiq:
+	WORD	$0xe10d2200			// mrs r2, SP_fiq
+	WORD	$0xe10e3200			// mrs r3, LR_fiq
+	WORD	$0xe1085200			// mrs r5, R8_fiq
+	WORD	$0xe1096200			// mrs r6, R9_fiq
+	WORD	$0xe10a7200			// mrs r7, R10_fiq
+	WORD	$0xe10b8200			// mrs r8, R11_fiq
+	WORD	$0xe10c9200			// mrs r9, R12_fiq
+	ADD	$(otherModeState_frame+8*4), R4, R12
+	MOVM.IA	[R5-R9], (R12)
+	B	banked
+irq:
+	WORD	$0xe1012300			// mrs r2, SP_irq
+	WORD	$0xe1003300			// mrs r3, LR_irq
+	B	banked
+svc:
+	WORD	$0xe1032300			// mrs r2, SP_svc
+	WORD	$0xe1023300			// mrs r3, LR_svc
+	B	banked
+mon:
+	WORD	$0xe10d2300			// mrs r2, SP_mon
+	WORD	$0xe10c3300			// mrs r3, LR_mon
+banked:
+	MOVW	R2, otherModeState_sp(R4)
+	MOVW	R3, otherModeState_lr(R4)
+	MOVW	$·abortHook(SB), R5
+	MOVW	abortHookState_g0(R5), R6
+	MOVW	g_sched_sp(R6), R7		// g0 not running: its top
+	CMP	R6, g
+	B.NE	stack
+	MOVW	g_stack_lo(R6), R8		// g0 running: its lowest SP
+	MOVW	g_stack_hi(R6), R9
+	CMP	R8, R2				// the mode's SP in (lo, hi]
+	B.LS	usr
+	CMP	R9, R2
+	MOVW.LS	R2, R7
+	B.LS	stack
+usr:
+	WORD	$0xe1052200			// mrs r2, SP_usr (B9.3.9)
+	CMP	R8, R2				// SP_usr in (lo, hi]
+	B.LS	stack
+	CMP	R9, R2
+	MOVW.LS	R2, R7
+stack:
+	MOVW	R6, g
+	MOVW	R7, R13
+	MOVW	$runtime·mstart(SB), R7
+	MOVW.W	R7, -4(R13)			// "called from mstart"
+	BL	·otherModeReport(SB)
+	B	0(PC)				// otherModeReport does not return
 
 // func g0Of() (g0, ok uint32)
 //

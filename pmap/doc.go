@@ -66,8 +66,8 @@
 //
 // Costs are measured on the target under QEMU with -icount shift=0,
 // where ns/op counts instructions (bench_target_test.go). The data abort
-// path is the hook's own vector (dataabort_arm.s): the nested-abort
-// check, TamaGo's frame push, the decoding of DFSR, DFAR, SP_usr and g
+// path is the hook's own vector (dataabort_arm.s): the check of the
+// mode the abort was taken in, TamaGo's frame push, the decoding of DFSR, DFAR, SP_usr and g
 // into abortHook, the switch to g0 (runtime.CallOnG0's, inline) and
 // Dispatcher's rules with the handler called through its interface, not
 // through arm.SystemExceptionHandler (the rest of the rules, for what is
@@ -98,11 +98,25 @@
 // overwritten LR_abt and SPSR_abt, the outer abort's way back, and
 // TamaGo's vector would push its frame over the outer one and run the
 // hook on the goroutine's stack with g0 ("morestack on g0"). While the
-// hook is installed, a five-instruction check in front of the data and
-// prefetch abort vectors (dataabort_arm.s) sends an abort from abort
-// mode elsewhere: the program stops with WriteNestedReport's report of
-// both faults, the nested one's registers, and ExitUnhandledFault; the
-// handler is not entered again.
+// hook is installed, a check in front of the data and prefetch abort
+// vectors (dataabort_arm.s) sorts aborts by the mode they were taken in
+// (SPSR_abt.M). From System mode (Go code) the abort goes on to the vector
+// after five instructions, from User mode after two more. From abort
+// mode it is a nested abort: the program stops with WriteNestedReport's
+// report of both faults, the nested one's registers, and
+// ExitUnhandledFault; the handler is not entered again.
+//
+// The hook serves aborts from System and User mode only. An abort taken
+// in another exception mode (IRQ, FIQ, Supervisor, Undefined, Monitor:
+// an interrupt handler or exception code touching window memory or a bad
+// address) interrupted code that runs between an exception's entry and
+// return, with IRQs masked and often on g0; a vector would push its frame
+// on the stack of whatever goroutine that mode interrupted and serve the
+// abort as that goroutine's. It is not handed to the handler: the
+// program stops with WriteOtherModeReport's report (a line naming the
+// mode, then the fault, the faulting instruction and the registers, with
+// that mode's banked SP and LR) and ExitUnhandledFault. (An abort in Hyp
+// mode is taken to Hyp mode, never to the hook.)
 //
 // # Locking and re-entry
 //

@@ -2,8 +2,8 @@
 
 #include "textflag.h"
 
-// The abort vectors' entries, with the nested-abort check, are in
-// dataabort_arm.s.
+// The abort vectors' entries, with the check of the interrupted mode,
+// are in dataabort_arm.s.
 
 // func readVBAR() uint32
 TEXT ·readVBAR(SB),NOSPLIT,$0-4

@@ -20,9 +20,9 @@ import (
 // of TamaGo's data and prefetch abort vectors (dataabort_arm.s): an
 // abort from abort mode does not go to a vector; nestedAbort writes the
 // report of both faults (WriteNestedReport) and stops the program with
-// ExitUnhandledFault. Every other abort goes on, for the cost of five
-// instructions: a prefetch abort to TamaGo's vector, a data abort to the
-// hook's own (dataAbortEntry).
+// ExitUnhandledFault. An abort from System mode goes on for the cost of
+// five instructions, one from User mode for two more: a prefetch abort
+// to TamaGo's vector, a data abort to the hook's own (dataAbortEntry).
 
 // vectorAddrs is the offset of the handler addresses in TamaGo's vector
 // table at VBAR: eight "ldr pc, [pc, #24]", then the eight addresses the
@@ -90,15 +90,75 @@ func nestedAbort(off int, frame uint32) {
 	os.Exit(ExitUnhandledFault)
 }
 
+// Aborts from other exception modes. The hook serves aborts taken in
+// System mode (Go code) and User mode; one taken in IRQ, FIQ,
+// Supervisor, Undefined or Monitor mode (an interrupt handler or
+// exception code touching window memory or a bad address) interrupted
+// code that runs between an exception's entry and return, with IRQs
+// masked and often on g0: it cannot be served by yielding and, in
+// general, not resumed. The entries' check sends it to otherModeEntry
+// (dataabort_arm.s), which saves the registers in otherMode and calls
+// otherModeReport on g0: the program stops with the fault report and a
+// line naming the mode (WriteOtherModeReport), and ExitUnhandledFault.
+
+// otherModeState is otherMode's type, named for its field offsets in
+// dataabort_arm.s (go_asm.h).
+type otherModeState struct {
+	// frame is r0-r12 and the faulting PC as the exception left them
+	// (R8-R12 FIQ mode's own for an abort from FIQ mode).
+	frame [frameWords]uint32
+	// off is the vector: arm.DATA_ABORT or arm.PREFETCH_ABORT.
+	off uint32
+	// sp and lr are the interrupted mode's banked SP and LR (0 for a
+	// mode abort mode cannot read them from: Hyp).
+	sp, lr uint32
+}
+
+// otherMode is written by the entries for an abort from another exception
+// mode, on the way to stopping the program: a static area, not a stack,
+// because the entries have none they could use before choosing one.
+var otherMode otherModeState
+
+// otherModeReport is called by otherModeEntry (dataabort_arm.s), in abort
+// mode on g0, for an abort taken in an exception mode other than abort,
+// System and User mode, with the interrupted context in otherMode. It
+// writes the report and stops the program; it does not return.
+func otherModeReport() {
+	s := &otherMode
+	var f Fault
+	if s.off == arm.DATA_ABORT {
+		f = DecodeData(ReadDFSR(), ReadDFAR())
+	} else {
+		f = DecodePrefetch(ReadIFSR(), ReadIFAR())
+	}
+	// The g register as the interrupted code had it.
+	f.G = uintptr(s.frame[10])
+	regs := Registers{SP: s.sp, LR: s.lr, PC: s.frame[13], CPSR: readSPSR()}
+	copy(regs.R[:], s.frame[:13])
+	if d := abortHook.d; d != nil {
+		d.Counts[Unhandled]++
+	}
+	word, ok := instructionAt(regs.PC)
+	var b strings.Builder
+	WriteOtherModeReport(&b, &f, &regs, word, ok, symbolize)
+	print(b.String())
+	os.Exit(ExitUnhandledFault)
+}
+
 // defined in dataabort_arm.s and nested_arm.s
 
 // dataAbortEntry and prefetchAbortEntry are the vector table's data and
 // prefetch abort handlers while the hook is installed (dataabort_arm.s):
-// the nested-abort check, then for a data abort the hook's own vector
-// (TamaGo's frame, the abort decoded into abortHook, the handler called
-// on g0), for a prefetch abort TamaGo's.
+// the check of the interrupted mode, then for a data abort the hook's
+// own vector (TamaGo's frame, the abort decoded into abortHook, the
+// handler called on g0), for a prefetch abort TamaGo's.
 func dataAbortEntry()
 func prefetchAbortEntry()
+
+// otherModeEntry is where the entries go for an abort from an exception
+// mode other than abort, System and User mode: it reads that mode's SP
+// and LR, chooses a stack on g0 and calls otherModeReport.
+func otherModeEntry()
 
 // tamagoAbortVectors returns the addresses of TamaGo's data and prefetch
 // abort handlers (arm/exception.s), where the entries go on.

@@ -118,3 +118,44 @@ func symbolAt(sym Symbolizer, pc uint32) string {
 	}
 	return ""
 }
+
+// ModeName names the ARM processor mode m, CPSR.M (ARM ARM B1.3.1, Table
+// B1-1), or says it is not one.
+func ModeName(m uint32) string {
+	switch m & 0x1f {
+	case 0x10:
+		return "User"
+	case 0x11:
+		return "FIQ"
+	case 0x12:
+		return "IRQ"
+	case 0x13:
+		return "Supervisor"
+	case 0x16:
+		return "Monitor"
+	case 0x17:
+		return "Abort"
+	case 0x1a:
+		return "Hyp"
+	case 0x1b:
+		return "Undefined"
+	case 0x1f:
+		return "System"
+	}
+	return fmt.Sprintf("reserved (%#x)", m&0x1f)
+}
+
+// WriteOtherModeReport writes the report of an abort taken in an
+// exception mode other than abort, System and User mode (regs.CPSR.M): an
+// interrupt handler or exception code touching window memory or a bad
+// address. The abort hook serves aborts from System and User mode only;
+// such an abort interrupted code that cannot be resumed in general. It
+// writes one line naming the mode, the access and the pc, then the
+// fault's report (WriteReport), whose sp and lr are that mode's banked
+// registers. It allocates, as WriteReport does.
+func WriteOtherModeReport(w io.Writer, f *Fault, regs *Registers, word uint32, ok bool, sym Symbolizer) {
+	fmt.Fprintf(w, "tamach: abort in %s mode (cpsr.M %#02x): %s at %#08x (pc %#08x%s); the abort hook serves aborts taken in System and User mode only, and this one cannot be resumed\n",
+		ModeName(regs.CPSR), regs.CPSR&0x1f, f.Access.String(), f.Addr, regs.PC, symbolAt(sym, regs.PC))
+	fmt.Fprintf(w, "the abort (sp and lr are %s mode's):\n", ModeName(regs.CPSR))
+	WriteReport(w, f, regs, word, ok, sym)
+}

@@ -88,3 +88,43 @@ func TestNestedReportNamesBothFaults(t *testing.T) {
 		}
 	}
 }
+
+func TestModeNames(t *testing.T) {
+	for m, want := range map[uint32]string{
+		0x10: "User", 0x11: "FIQ", 0x12: "IRQ", 0x13: "Supervisor", 0x16: "Monitor",
+		0x17: "Abort", 0x1a: "Hyp", 0x1b: "Undefined", 0x1f: "System", 0x600001d3: "Supervisor",
+		0x14: "reserved (0x14)", 0: "reserved (0x0)",
+	} {
+		if got := ModeName(m); got != want {
+			t.Errorf("ModeName(%#x) = %q, want %q", m, got, want)
+		}
+	}
+}
+
+func TestOtherModeReportNamesTheMode(t *testing.T) {
+	f := DecodeData(FSTranslationPage, 0xc0000005)
+	regs := Registers{PC: 0x80104ba8, SP: 0x8000c000, LR: 0x80105044, CPSR: 0x600001d3}
+	regs.R[0] = 0xc0000005
+	var b strings.Builder
+	WriteOtherModeReport(&b, &f, &regs, 0xe5901000, true,
+		func(pc uint32) string { return map[uint32]string{0x80104ba8: "main.loadInSupervisorMode+0xc"}[pc] })
+	out := b.String()
+	first, _, _ := strings.Cut(out, "\n")
+	for _, want := range []string{
+		"abort in Supervisor mode (cpsr.M 0x13): read at 0xc0000005 (pc 0x80104ba8 in main.loadInSupervisorMode+0xc)",
+		"serves aborts taken in System and User mode only",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first line lacks %q:\n%s", want, out)
+		}
+	}
+	for _, want := range []string{
+		"sp and lr are Supervisor mode's",
+		"unhandled data abort: read at 0xc0000005: translation fault, level 2",
+		"ldr r1, [r0]", "r0  0xc0000005", "sp  0x8000c000  lr  0x80105044  cpsr 0x600001d3",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
