@@ -17,3 +17,12 @@ func probeStore(va, v uint32)
 // probeExec calls the code at va and returns what it left in r0 (0 if
 // the call was not made: see returnFromFaultingCall).
 func probeExec(va uint32) uint32
+
+// returnToSystemMode makes the exception being handled return in System
+// mode (SPSR.M = 0b11111), whatever mode it interrupted. Called from a
+// test's fault handler.
+func returnToSystemMode()
+
+// probeExecWith calls the code at va with r1 set, and returns what it
+// left in r0 (0 if it did not set it).
+func probeExecWith(va, r1 uint32) uint32
