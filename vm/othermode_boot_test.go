@@ -14,19 +14,25 @@ import (
 
 // TestTargetAbortInAnotherModeStopsTheProgramWithAReport boots a program
 // that takes an abort on a mapped page that is not resident, in an
-// exception mode the abort hook does not serve: a load in Supervisor
-// mode (switched to from a goroutine), a load by an undefined-instruction
-// handler (Undefined mode, on g0), and a branch in Supervisor mode (a
-// prefetch abort). Each must stop the program with pmap's fault report,
-// whose first line names the mode and the address, and exit status
-// pmap.ExitUnhandledFault; never the fault handler serving it, a return
-// into the interrupted code, the runtime's "morestack on g0", or a hang.
+// exception mode the abort hook does not serve: a load in Supervisor,
+// IRQ, FIQ or Monitor mode (switched to from a goroutine; the report's
+// r8, sp and lr are the mode's own: R8_fiq in FIQ mode, each mode's
+// banked SP and LR), a load by an
+// undefined-instruction handler (Undefined mode, on g0), and a branch in
+// Supervisor mode (a prefetch abort). Each must stop the program with
+// pmap's fault report, whose first line names the mode and the address,
+// and exit status pmap.ExitUnhandledFault; never the fault handler
+// serving it, a return into the interrupted code, the runtime's
+// "morestack on g0", or a hang.
 func TestTargetAbortInAnotherModeStopsTheProgramWithAReport(t *testing.T) {
 	g := targettest.Build(t, "./vm/testdata/othermode", false)
 	for _, c := range []struct {
 		how, mode, reached, access, pc string
 	}{
-		{"svc", "Supervisor", "loading", "read", "in main.loadInSupervisorMode+"},
+		{"svc", "Supervisor", "loading", "read", "in main.loadInMode+"},
+		{"irq", "IRQ", "loading", "read", "in main.loadInMode+"},
+		{"fiq", "FIQ", "loading", "read", "in main.loadInMode+"},
+		{"mon", "Monitor", "loading", "read", "in main.loadInMode+"},
 		{"und", "Undefined", "loading", "read", "in main.undefinedHandler+"},
 		{"prefetch", "Supervisor", "branching to", "execute", ""},
 	} {
@@ -60,7 +66,15 @@ func TestTargetAbortInAnotherModeStopsTheProgramWithAReport(t *testing.T) {
 			}
 			if c.pc != "" {
 				want = append(want, c.pc)
-			} else {
+			}
+			if strings.HasSuffix(c.pc, "loadInMode+") {
+				// R8, SP and LR as that mode had them (FIQ mode's own
+				// R8_fiq; each mode's banked SP and LR), which
+				// loadInMode sets there.
+				m := 0xc0 | modeBits[c.mode]
+				want = append(want, "r8  0x8f1a8f1a", fmt.Sprintf("sp  %#08x  lr  %#08x", 0x5a5a0000|m, 0xa5a50000|m))
+			}
+			if c.access == "execute" {
 				want = append(want, fmt.Sprintf("pc  %#08x: instruction not readable", addr))
 			}
 			for _, w := range want {
@@ -76,4 +90,4 @@ func TestTargetAbortInAnotherModeStopsTheProgramWithAReport(t *testing.T) {
 }
 
 // modeBits is CPSR.M of the modes the test names.
-var modeBits = map[string]uint32{"Supervisor": 0x13, "Undefined": 0x1b}
+var modeBits = map[string]uint32{"Supervisor": 0x13, "IRQ": 0x12, "FIQ": 0x11, "Monitor": 0x16, "Undefined": 0x1b}

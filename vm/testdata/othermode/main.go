@@ -7,8 +7,8 @@
 // pmap.ExitUnhandledFault. Booted by vm/othermode_boot_test.go; its
 // argument says how:
 //
-//   - svc: a load in Supervisor mode, switched to by msr from a goroutine
-//     (loadInSupervisorMode);
+//   - svc, irq, fiq, mon: a load in Supervisor, IRQ, FIQ or Monitor mode,
+//     switched to by msr from a goroutine (loadInMode);
 //   - und: a load by an undefined-instruction handler, which TamaGo's
 //     vector runs in Undefined mode on g0;
 //   - prefetch: a branch to the window page in Supervisor mode (a
@@ -28,8 +28,19 @@ import (
 
 // defined in othermode_arm.s
 
-// loadInSupervisorMode loads the word at addr in Supervisor mode.
-func loadInSupervisorMode(addr uint32) uint32
+// loadInMode loads the word at addr in the mode whose CPSR.M is mode.
+func loadInMode(addr, mode uint32) uint32
+
+// modes are the modes loadInMode is asked for, by argument.
+var modes = map[string]struct {
+	name string
+	m    uint32
+}{
+	"svc": {"Supervisor", 0x13},
+	"irq": {"IRQ", 0x12},
+	"fiq": {"FIQ", 0x11},
+	"mon": {"Monitor", 0x16},
+}
 
 // branchInSupervisorMode branches to addr in Supervisor mode.
 func branchInSupervisorMode(addr uint32)
@@ -50,22 +61,23 @@ func main() {
 	}
 	r := guest.Map("othermode", func(o *rampager.Object) mo.Object { return o })
 	addr := uint32(r.Addr()) + 8
-	switch how {
-	case "svc":
-		fmt.Printf("othermode: loading %#x in Supervisor mode\n", addr)
-		v := loadInSupervisorMode(addr)
+	mode, load := modes[how]
+	switch {
+	case load:
+		fmt.Printf("othermode: loading %#x in %s mode\n", addr, mode.name)
+		v := loadInMode(addr, mode.m)
 		fmt.Println("othermode: the load went on, read", v)
-	case "und":
+	case how == "und":
 		fmt.Printf("othermode: loading %#x in Undefined mode\n", addr)
 		undefinedLoad = addr
 		undefinedInstruction()
 		fmt.Println("othermode: the undefined instruction went on")
-	case "prefetch":
+	case how == "prefetch":
 		fmt.Printf("othermode: branching to %#x in Supervisor mode\n", addr)
 		branchInSupervisorMode(addr)
 		fmt.Println("othermode: the branch went on")
 	default:
-		fmt.Println("othermode: want an argument: svc, und or prefetch")
+		fmt.Println("othermode: want an argument: svc, irq, fiq, mon, und or prefetch")
 		os.Exit(2)
 	}
 }
