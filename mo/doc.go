@@ -70,6 +70,14 @@
 // Control is comparable). All sizes in calls involving one kernel are
 // multiples of the page size that kernel gave at Init.
 //
+// Kernels is that bookkeeping for a pager: which controls sent Init, with
+// what page size and in what turn, which were terminated or dropped, and
+// the pager's state for each. It answers the lifecycle errors below the
+// same way for every pager (KernInvalidArgument for a control that never
+// sent Init and for a second Init, KernTerminated for a call after
+// terminate or after a refused Init), and its Enter, the lookup of every
+// call, allocates nothing and takes no lock, so it serves the fault path.
+//
 // # Lifecycle rules (from the Mach manual pages)
 //
 //   - init: once per kernel that maps the object, each with its own control
@@ -92,7 +100,8 @@
 // # Allocation
 //
 // Nothing on the data path allocates: the mo helpers (CheckRange, Sequencer
-// on its uncontended path, Trace.Record) allocate nothing, and a pager that
+// on its uncontended path, Kernels.Enter and Lookup, Trace.Record) allocate
+// nothing, and a pager that
 // answers DataRequest synchronously can do so without heap allocation (the
 // reference pagers in pager/ prove it with testing.AllocsPerRun), because the
 // vm fault path calls DataRequest where it must not allocate.
@@ -100,5 +109,10 @@
 // # Lock order
 //
 // Sequencer.mu and Trace.mu are leaves: nothing is called while they are
-// held.
+// held. Kernels.mu is taken only by Kernels.Init, which holds it across the
+// pager's accept function (so before any lock that function takes) and
+// while it allocates; Enter, Lookup, Terminate and All take no lock, so a
+// pager may call them with its own locks held, and the fault handler may
+// call Enter. A pager's own lock order therefore reads: a seqno turn (taken
+// by Kernels.Enter, or Sequencer.Enter) before the pager's locks.
 package mo
