@@ -6,28 +6,30 @@
 // is made, plus a bit per MinPageSize granule that says whether a kernel ever
 // returned data there. A page with no such granule is answered with
 // DataUnavailable (the kernel zero-fills it, no copy); any other page with
-// DataSupply straight from the arena. Neither path allocates, and neither
-// takes mu when the control is the one seen last: the fault path of a
-// kernel makes one data request per fault, so its cost is the pager's
-// share of every zero-fill fault.
+// DataSupply straight from the arena. Neither path allocates nor takes a
+// lock: the kernel is found in the object's mo.Kernels registry, which
+// keeps the control seen last at hand (the fault path of a kernel makes one
+// data request per fault, so its cost is the pager's share of every
+// zero-fill fault).
 //
 // # Invariants
 //
 //   - arena[i] is zero unless the bit of granule i/mo.MinPageSize is set in
 //     written. A bit is set (atomically) after the granule's data is
 //     copied in, so a request that sees it set reads the data.
-//   - last is nil or a kernel that is in kernels, or was until its
-//     Terminate (which clears last and sets kernel.dead under mu).
-//   - A control is in kernels from its accepted Init until its Terminate,
-//     then in dead; a refused Init puts it in dead at once.
-//   - Calls of one control are handled in seqno order (mo.Sequencer); the
-//     pager never calls a Control while it holds mu or a seqno turn, since
-//     the kernel may call the object back from inside the Control method.
+//   - The kernels that initialised the object, and those terminated or
+//     dropped, are in kernels (mo.Kernels), which answers for the
+//     lifecycle rules: unknown control, second init, call after
+//     terminate.
+//   - Calls of one control are handled in seqno order (its turn, taken by
+//     kernels.Enter); the pager never calls a Control while it holds mu or
+//     a seqno turn, since the kernel may call the object back from inside
+//     the Control method.
 //
 // # Lock order
 //
-// kernel.seq (a seqno turn) before Object.mu. Neither is held across a call
-// on a Control.
+// A seqno turn before Object.mu. Neither is held across a call on a
+// Control. kernels takes no lock on the data path.
 package zerofill
 
 import (
@@ -43,22 +45,11 @@ type Object struct {
 
 	size mo.Size
 
-	mu      sync.Mutex
-	arena   []byte                  // written under mu (see Invariants)
-	written []atomic.Uint32         // a bit per mo.MinPageSize granule; set under mu
-	kernels map[mo.Control]*kernel  // protected by mu
-	dead    map[mo.Control]struct{} // protected by mu
-	// last is the kernel of the last call that found one, so that a
-	// call on it needs neither mu nor a map lookup (hashing an interface
-	// key costs more than the rest of a data request). Set under mu.
-	last atomic.Pointer[kernel]
-}
+	kernels mo.Kernels[struct{}] // no state of its own per kernel
 
-type kernel struct {
-	seq      mo.Sequencer
-	ctl      mo.Control  // immutable
-	pageSize mo.Size     // immutable after Init
-	dead     atomic.Bool // set under Object.mu by Terminate
+	mu      sync.Mutex
+	arena   []byte          // written under mu (see Invariants)
+	written []atomic.Uint32 // a bit per mo.MinPageSize granule; set under mu
 }
 
 var _ mo.DefaultObject = (*Object)(nil)
@@ -73,8 +64,6 @@ func New(size mo.Size) (*Object, error) {
 		size:    size,
 		arena:   make([]byte, size),
 		written: make([]atomic.Uint32, (size/mo.MinPageSize+31)/32),
-		kernels: make(map[mo.Control]*kernel),
-		dead:    make(map[mo.Control]struct{}),
 	}
 	o.Acknowledge = o.acknowledge
 	return o, nil
@@ -106,58 +95,17 @@ func (Pager) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObject, e
 	return o, nil
 }
 
-// enter takes ctl's seqno turn and returns its state, or the Mach code for a
-// control this object does not serve; then the turn is not taken.
-func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
-	k := o.last.Load()
-	if k == nil || k.ctl != ctl {
-		o.mu.Lock()
-		k = o.kernels[ctl]
-		_, dead := o.dead[ctl]
-		if k != nil {
-			o.last.Store(k)
-		}
-		o.mu.Unlock()
-		if k == nil {
-			if dead {
-				return nil, mo.KernTerminated
-			}
-			return nil, mo.KernInvalidArgument
-		}
-	}
-	k.seq.Enter(seqno)
-	if k.dead.Load() {
-		// Terminated while this call waited for its turn.
-		k.seq.Leave(seqno)
-		return nil, mo.KernTerminated
-	}
-	return k, nil
-}
-
-// Init implements mo.Object.
+// Init implements mo.Object: the page size must divide the object's size.
 func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
-	if ctl == nil {
-		return mo.KernInvalidArgument
+	_, err := o.kernels.Init(seqno, ctl, pageSize, func(ps mo.Size) (struct{}, error) {
+		if o.size%ps != 0 {
+			return struct{}{}, mo.KernInvalidArgument
+		}
+		return struct{}{}, nil
+	})
+	if err != nil {
+		return err
 	}
-	o.mu.Lock()
-	if _, ok := o.kernels[ctl]; ok {
-		o.mu.Unlock()
-		return mo.KernInvalidArgument // init is once per kernel
-	}
-	if _, ok := o.dead[ctl]; ok {
-		o.mu.Unlock()
-		return mo.KernTerminated
-	}
-	if seqno != 0 || mo.CheckPageSize(pageSize) != nil || o.size%pageSize != 0 {
-		o.dead[ctl] = struct{}{} // the refused control is dropped
-		o.mu.Unlock()
-		return mo.KernInvalidArgument
-	}
-	k := &kernel{ctl: ctl, pageSize: pageSize}
-	k.seq.Enter(0)
-	o.kernels[ctl] = k
-	o.mu.Unlock()
-	k.seq.Leave(0)
 	return ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay})
 }
 
@@ -197,15 +145,15 @@ func (o *Object) FaultSafe() bool { return true }
 // DataRequest implements mo.Object: one answer per page, DataUnavailable for
 // a page never returned, DataSupply otherwise. It allocates nothing.
 func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	ps := k.pageSize
+	ps := k.PageSize()
 	if length == ps && offset < mo.Offset(o.size) && uint64(offset)&uint64(ps-1) == 0 && desired.Valid() {
 		// One page, the request of a fault: checked without CheckRange's
 		// 64-bit arithmetic (the size is a multiple of the page size).
-		k.seq.Leave(seqno)
+		k.Leave(seqno)
 		if o.hasData(offset, ps) {
 			ctl.DataSupply(offset, o.arena[offset:offset+mo.Offset(ps)], mo.ProtNone, false, false)
 		} else {
@@ -214,10 +162,10 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 		return nil
 	}
 	if err := mo.CheckRange(offset, length, ps, o.size); err != nil || !desired.Valid() {
-		k.seq.Leave(seqno)
+		k.Leave(seqno)
 		return mo.KernInvalidArgument
 	}
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	// A kernel cannot return a page it is asking for, so the pages of the
 	// range do not change under the answers below (see package doc).
 	for off := offset; off < offset+mo.Offset(length); off += mo.Offset(ps) {
@@ -233,12 +181,12 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 // DataUnlock implements mo.Object. This pager never locks pages, so it
 // unlocks at once.
 func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	err = mo.CheckRange(offset, length, k.pageSize, o.size)
-	k.seq.Leave(seqno)
+	err = mo.CheckRange(offset, length, k.PageSize(), o.size)
+	k.Leave(seqno)
 	if err != nil || !desired.Valid() {
 		return mo.KernInvalidArgument
 	}
@@ -246,12 +194,12 @@ func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, le
 }
 
 func (o *Object) store(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	defer k.seq.Leave(seqno)
-	if err := mo.CheckRange(offset, mo.Size(len(data)), k.pageSize, o.size); err != nil {
+	defer k.Leave(seqno)
+	if err := mo.CheckRange(offset, mo.Size(len(data)), k.PageSize(), o.size); err != nil {
 		return err
 	}
 	o.mu.Lock()
@@ -275,12 +223,12 @@ func (o *Object) DataInitialize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset
 // Synchronize implements mo.Object: data is stable once returned, so it
 // completes at once.
 func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, flags mo.SyncFlags) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	err = mo.CheckRange(offset, length, k.pageSize, o.size)
-	k.seq.Leave(seqno)
+	err = mo.CheckRange(offset, length, k.PageSize(), o.size)
+	k.Leave(seqno)
 	if err != nil || !flags.Valid() {
 		return mo.KernInvalidArgument
 	}
@@ -290,29 +238,22 @@ func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 // Terminate implements mo.Object: ctl is forgotten; the data stays, for the
 // other kernels and for a later Init.
 func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	o.mu.Lock()
-	delete(o.kernels, ctl)
-	o.dead[ctl] = struct{}{}
-	k.dead.Store(true)
-	if o.last.Load() == k {
-		o.last.Store(nil)
-	}
-	o.mu.Unlock()
-	k.seq.Leave(seqno)
+	o.kernels.Terminate(k)
+	k.Leave(seqno)
 	return nil
 }
 
 // acknowledge takes and leaves the turn of a reply call this pager did not
 // ask for (see mo.NoReplies).
 func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	return nil
 }
