@@ -17,10 +17,12 @@ import (
 //     its seqno is not yet used, is taken and left, so the calls after it
 //     are not held up.
 //   - Init from a terminated or dropped control: KernTerminated.
+//   - Init after Close(err): the control is dropped (recorded terminated)
+//     and the Init refused with err.
 //   - Init with a seqno other than 0, a page size CheckPageSize refuses,
 //     or one the pager's accept function refuses: the control is dropped
-//     (recorded terminated) and the Init refused with KernInvalidArgument,
-//     or with accept's error.
+//     and the Init refused with KernInvalidArgument, or with accept's
+//     error.
 //   - Any other call (Enter) from a control that never sent Init:
 //     KernInvalidArgument; from a terminated or dropped one, or one
 //     terminated while the call waited for its turn: KernTerminated. A
@@ -43,13 +45,14 @@ import (
 //
 // # Lock order
 //
-// Kernels.mu serialises Init and is held across the pager's accept
-// function, which may take the pager's own locks (Kernels.mu before them);
-// it is held while Init allocates. Enter, Lookup, Terminate and All take
+// Kernels.mu serialises Init and Close; Init holds it across the pager's
+// accept function, which may take the pager's own locks (Kernels.mu before
+// them), and while it allocates. Close takes it alone. Enter, Lookup, Terminate and All take
 // no lock and allocate nothing, so a fault handler may call them (the
 // turn Enter takes is the caller's to keep due: see FaultSafe).
 type Kernels[S any] struct {
-	mu sync.Mutex // serialises Init; see Lock order
+	mu     sync.Mutex // serialises Init and Close; see Lock order
+	closed error      // protected by mu: what Init answers after Close
 	// list is every registered control's Kernel, the live ones first
 	// as of the last Init. Written under mu, read without a lock.
 	list atomic.Pointer[[]*Kernel[S]]
@@ -117,7 +120,9 @@ func (r *Kernels[S]) Init(seqno Seqno, ctl Control, pageSize Size, accept func(p
 	}
 	k := &Kernel[S]{ctl: ctl, pageSize: pageSize}
 	var err error
-	if seqno != 0 || CheckPageSize(pageSize) != nil {
+	if r.closed != nil {
+		err = r.closed
+	} else if seqno != 0 || CheckPageSize(pageSize) != nil {
 		err = KernInvalidArgument
 	} else if k.State, err = accept(pageSize); err == nil {
 		k.seq.Enter(0)
@@ -151,6 +156,15 @@ func (r *Kernels[S]) Init(seqno Seqno, ctl Control, pageSize Size, accept func(p
 		return nil, err
 	}
 	return k, nil
+}
+
+// Close makes every later Init of a new control fail with err (not nil),
+// for an object that was destroyed. When Close returns, every Init accepted
+// before it is in All.
+func (r *Kernels[S]) Close(err error) {
+	r.mu.Lock()
+	r.closed = err
+	r.mu.Unlock()
 }
 
 // Enter finds ctl's kernel and takes seqno's turn, waiting for the calls

@@ -277,3 +277,20 @@ func TestKernelsEnterAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per terminate", n)
 	}
 }
+
+func TestKernelsInitAfterCloseIsRefused(t *testing.T) {
+	var r Kernels[testState]
+	a, b := &testControl{1}, &testControl{2}
+	ka := mustInit(t, &r, a, 4096, 1)
+	r.Close(KernTerminated)
+	_, err := r.Init(0, b, 4096, acceptAll(2))
+	wantErr(t, "init after close", err, KernTerminated)
+	_, err = r.Enter(1, b)
+	wantErr(t, "call from the control refused after close", err, KernTerminated)
+	// The kernels already there carry on.
+	if k, err := r.Enter(1, a); err != nil || k != ka {
+		t.Fatalf("enter after close: %v", err)
+	} else {
+		k.Leave(1)
+	}
+}
