@@ -21,10 +21,13 @@ import (
 //   - Every page an object holds is exactly one used slot of one store; a
 //     store's free list holds exactly its other slots.
 //
+//   - An object's one kernel, made by Create, is in its kernels
+//     (mo.Kernels), which answers for the lifecycle rules.
+//
 // # Lock order
 //
-// defaultObject.seq (a seqno turn) before Default.mu. No Control method is
-// called with either held.
+// A seqno turn (defaultObject.kernels) before Default.mu. No Control method
+// is called with either held.
 type Default struct {
 	pageSize mo.Size
 
@@ -50,13 +53,12 @@ type slotRef struct {
 type defaultObject struct {
 	mo.NoReplies
 
-	d    *Default
-	ctl  mo.Control
-	size mo.Size
-	seq  mo.Sequencer
+	d       *Default
+	size    mo.Size
+	kernels mo.Kernels[struct{}] // the one control, Create's
+	kernel  *mo.Kernel[struct{}] // Create's control's entry; immutable
 
-	pages      map[mo.Offset]slotRef // protected by d.mu
-	terminated bool                  // protected by d.mu
+	pages map[mo.Offset]slotRef // protected by d.mu
 }
 
 var (
@@ -187,10 +189,14 @@ func (d *Default) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObje
 	if ctl == nil || pageSize != d.pageSize || size == 0 || size%pageSize != 0 || size > 1<<40 {
 		return nil, mo.KernInvalidArgument
 	}
-	o := &defaultObject{d: d, ctl: ctl, size: size, pages: make(map[mo.Offset]slotRef)}
+	o := &defaultObject{d: d, size: size, pages: make(map[mo.Offset]slotRef)}
 	o.Acknowledge = o.acknowledge
-	o.seq.Enter(0) // Create is seqno 0
-	o.seq.Leave(0)
+	// Create is seqno 0, the Init of ctl.
+	k, err := o.kernels.Init(0, ctl, pageSize, func(mo.Size) (struct{}, error) { return struct{}{}, nil })
+	if err != nil {
+		return nil, err
+	}
+	o.kernel = k
 	d.mu.Lock()
 	d.objects = append(d.objects, o)
 	d.mu.Unlock()
@@ -201,23 +207,18 @@ func (d *Default) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObje
 }
 
 func (o *defaultObject) enter(seqno mo.Seqno, ctl mo.Control) error {
-	if ctl != o.ctl {
-		return mo.KernInvalidArgument
-	}
-	o.d.mu.Lock()
-	dead := o.terminated
-	o.d.mu.Unlock()
-	if dead {
-		return mo.KernTerminated
-	}
-	o.seq.Enter(seqno)
-	return nil
+	_, err := o.kernels.Enter(seqno, ctl)
+	return err
 }
 
+// leave ends the turn enter took.
+func (o *defaultObject) leave(seqno mo.Seqno) { o.kernel.Leave(seqno) }
+
 // Init implements mo.Object: a default object is made by Create, which
-// stands for Init, so Init is refused.
+// stands for Init, so Init is refused (and another control dropped).
 func (o *defaultObject) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
-	return mo.KernInvalidArgument
+	_, err := o.kernels.Init(seqno, ctl, pageSize, func(mo.Size) (struct{}, error) { return struct{}{}, mo.KernInvalidArgument })
+	return err
 }
 
 // FaultSafe implements mo.FaultSafe: DataRequest and DataUnlock answer
@@ -230,7 +231,7 @@ func (o *defaultObject) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Of
 		return err
 	}
 	err := mo.CheckRange(offset, length, o.d.pageSize, o.size)
-	o.seq.Leave(seqno)
+	o.leave(seqno)
 	if err != nil || !desired.Valid() {
 		return mo.KernInvalidArgument
 	}
@@ -258,7 +259,7 @@ func (o *defaultObject) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Off
 		return err
 	}
 	err := mo.CheckRange(offset, length, o.d.pageSize, o.size)
-	o.seq.Leave(seqno)
+	o.leave(seqno)
 	if err != nil {
 		return err
 	}
@@ -269,7 +270,7 @@ func (o *defaultObject) store(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, 
 	if err := o.enter(seqno, ctl); err != nil {
 		return err
 	}
-	defer o.seq.Leave(seqno)
+	defer o.leave(seqno)
 	if err := mo.CheckRange(offset, mo.Size(len(data)), o.d.pageSize, o.size); err != nil {
 		return err
 	}
@@ -316,7 +317,7 @@ func (o *defaultObject) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Of
 		return err
 	}
 	err := mo.CheckRange(offset, length, o.d.pageSize, o.size)
-	o.seq.Leave(seqno)
+	o.leave(seqno)
 	if err != nil {
 		return err
 	}
@@ -328,8 +329,8 @@ func (o *defaultObject) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 	if err := o.enter(seqno, ctl); err != nil {
 		return err
 	}
+	o.kernels.Terminate(o.kernel)
 	o.d.mu.Lock()
-	o.terminated = true
 	for _, ref := range o.pages {
 		ref.st.free = append(ref.st.free, ref.idx)
 	}
@@ -341,7 +342,7 @@ func (o *defaultObject) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 		}
 	}
 	o.d.mu.Unlock()
-	o.seq.Leave(seqno)
+	o.leave(seqno)
 	return nil
 }
 
@@ -351,6 +352,6 @@ func (o *defaultObject) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
 	if err := o.enter(seqno, ctl); err != nil {
 		return err
 	}
-	o.seq.Leave(seqno)
+	o.leave(seqno)
 	return nil
 }

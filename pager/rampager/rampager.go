@@ -14,27 +14,28 @@
 //
 // # Invariants
 //
-//   - A control is in kernels from its accepted Init until its Terminate,
-//     then in dead; a refused Init puts it in dead at once.
-//   - Calls of one control are handled in seqno order (mo.Sequencer).
+//   - The kernels that initialised the object, and those terminated or
+//     dropped, are in kernels (mo.Kernels), which answers for the
+//     lifecycle rules: unknown control, second init, call after
+//     terminate; Destroy closes it, so later Inits get KernTerminated.
+//   - Calls of one control are handled in seqno order (its turn, taken by
+//     kernels.Enter).
 //   - No Control method is called with mu held or a seqno turn taken: a
 //     kernel may call the object back from inside one.
 //   - When Terminate returns, no answer for that control is being sent or
-//     will be sent: Terminate sets the dead bit of kernel.state under mu
-//     and waits until the count of answers under way in it is zero. An
-//     answer raises that count and learns the dead bit in one atomic add,
-//     so either it sees the bit and sends nothing, or Terminate sees it
-//     counted and waits.
-//   - last is nil or a kernel that is in kernels, or was until its
-//     Terminate (which clears last under mu).
+//     will be sent: Terminate sets the dead bit of the kernel's state
+//     under mu and waits until the count of answers under way in it is
+//     zero. An answer raises that count and learns the dead bit in one
+//     atomic add, so either it sees the bit and sends nothing, or
+//     Terminate sees it counted and waits.
 //
-// The synchronous data path takes no lock when the control is the one
-// seen last (last): a kernel's fault path makes one data request per
-// fault, so this is the pager's share of every pager fault.
+// The synchronous data path takes no lock: kernels.Enter finds the
+// control seen last without a scan (a kernel's fault path makes one data
+// request per fault, so this is the pager's share of every pager fault).
 //
 // # Lock order
 //
-// kernel.seq (a seqno turn) before Object.mu.
+// A seqno turn before Object.mu; kernels takes no lock on the data path.
 package rampager
 
 import (
@@ -68,18 +69,14 @@ type Object struct {
 
 	cfg Config
 
+	// kernels' state is requests answered <<32 | dead (bit 31) |
+	// answers under way (bits 0-30); dead is set under mu by Terminate.
+	kernels mo.Kernels[atomic.Uint64]
+
 	mu        sync.Mutex
-	cond      sync.Cond               // L is &mu; broadcast when a dead kernel's answers under way drop to zero
-	arena     []byte                  // protected by mu for writes; see package doc
-	kernels   map[mo.Control]*kernel  // protected by mu
-	dead      map[mo.Control]struct{} // protected by mu
-	destroyed bool                    // protected by mu
-	// last is the kernel of the last call that found one, so that a
-	// call on it needs neither mu nor a map lookup. Set under mu.
-	last atomic.Pointer[kernel]
-	// deadRequests counts the requests answered for terminated kernels;
-	// the live kernels count theirs in kernel.state. Protected by mu.
-	deadRequests uint64
+	cond      sync.Cond // L is &mu; broadcast when a dead kernel's answers under way drop to zero
+	arena     []byte    // protected by mu for writes; see package doc
+	destroyed bool      // protected by mu
 
 	jobs    chan job       // async mode: requests to answer
 	pending sync.WaitGroup // async mode: jobs queued and not finished
@@ -90,22 +87,13 @@ type Object struct {
 	Requests, Returns, PreciousReturns uint64
 }
 
-type kernel struct {
-	seq      mo.Sequencer
-	ctl      mo.Control // immutable
-	pageSize mo.Size    // immutable after Init
-	// state is requests answered <<32 | dead (bit 31) | answers under
-	// way (bits 0-30); dead is set under Object.mu by Terminate.
-	state atomic.Uint64
-}
+type kernel = mo.Kernel[atomic.Uint64]
 
 const (
 	stateDead     = 1 << 31
 	stateInflight = 1<<31 - 1
 	stateRequest  = 1 << 32
 )
-
-func (k *kernel) dead() bool { return k.state.Load()&stateDead != 0 }
 
 type job struct {
 	ctl    mo.Control
@@ -123,10 +111,8 @@ func New(cfg Config) (*Object, error) {
 		return nil, mo.KernInvalidArgument
 	}
 	o := &Object{
-		cfg:     cfg,
-		arena:   make([]byte, cfg.Size),
-		kernels: make(map[mo.Control]*kernel),
-		dead:    make(map[mo.Control]struct{}),
+		cfg:   cfg,
+		arena: make([]byte, cfg.Size),
 	}
 	o.cond.L = &o.mu
 	o.Acknowledge = o.acknowledge
@@ -160,9 +146,9 @@ func (o *Object) Quiesce() {
 func (o *Object) Stats() (requests, returns, preciousReturns uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.Requests = o.deadRequests
-	for _, k := range o.kernels {
-		o.Requests += k.state.Load() / stateRequest
+	o.Requests = 0
+	for _, k := range o.kernels.All() { // terminated ones included
+		o.Requests += k.State.Load() / stateRequest
 	}
 	return o.Requests, o.Returns, o.PreciousReturns
 }
@@ -194,14 +180,14 @@ func (o *Object) worker() {
 // answer supplies the pages of a request unless the control was terminated.
 func (o *Object) answer(ctl mo.Control, k *kernel, offset mo.Offset, length mo.Size) {
 	done := uint64(1) // what to take off state at the end
-	if k.state.Add(stateRequest+1)&stateDead == 0 {
+	if k.State.Add(stateRequest+1)&stateDead == 0 {
 		// A kernel cannot return a page it is asking for, so the arena
 		// under the range does not change while it is supplied.
 		ctl.DataSupply(offset, o.arena[offset:offset+mo.Offset(length)], mo.ProtNone, o.cfg.Precious, false)
 	} else {
 		done = stateRequest + 1 // not answered: not counted
 	}
-	if k.state.Add(-done)&(stateDead|stateInflight) == stateDead {
+	if k.State.Add(-done)&(stateDead|stateInflight) == stateDead {
 		// Terminate may be waiting (see Invariants).
 		o.mu.Lock()
 		o.cond.Broadcast()
@@ -209,56 +195,17 @@ func (o *Object) answer(ctl mo.Control, k *kernel, offset mo.Offset, length mo.S
 	}
 }
 
-func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
-	k := o.last.Load()
-	if k == nil || k.ctl != ctl {
-		o.mu.Lock()
-		k = o.kernels[ctl]
-		_, dead := o.dead[ctl]
-		if k != nil {
-			o.last.Store(k)
-		}
-		o.mu.Unlock()
-		if k == nil {
-			if dead {
-				return nil, mo.KernTerminated
-			}
-			return nil, mo.KernInvalidArgument
-		}
-	}
-	k.seq.Enter(seqno)
-	if k.dead() {
-		// Terminated while this call waited for its turn.
-		k.seq.Leave(seqno)
-		return nil, mo.KernTerminated
-	}
-	return k, nil
-}
-
-// Init implements mo.Object.
+// Init implements mo.Object: the page size must divide the object's size.
 func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
-	if ctl == nil {
-		return mo.KernInvalidArgument
+	_, err := o.kernels.Init(seqno, ctl, pageSize, func(ps mo.Size) (atomic.Uint64, error) {
+		if o.cfg.Size%ps != 0 {
+			return atomic.Uint64{}, mo.KernInvalidArgument
+		}
+		return atomic.Uint64{}, nil
+	})
+	if err != nil {
+		return err
 	}
-	o.mu.Lock()
-	if _, ok := o.kernels[ctl]; ok {
-		o.mu.Unlock()
-		return mo.KernInvalidArgument
-	}
-	if _, ok := o.dead[ctl]; ok || o.destroyed {
-		o.mu.Unlock()
-		return mo.KernTerminated
-	}
-	if seqno != 0 || mo.CheckPageSize(pageSize) != nil || o.cfg.Size%pageSize != 0 {
-		o.dead[ctl] = struct{}{}
-		o.mu.Unlock()
-		return mo.KernInvalidArgument
-	}
-	k := &kernel{ctl: ctl, pageSize: pageSize}
-	k.seq.Enter(0)
-	o.kernels[ctl] = k
-	o.mu.Unlock()
-	k.seq.Leave(0)
 	return ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay})
 }
 
@@ -271,24 +218,24 @@ func (o *Object) FaultSafe() bool { return !o.cfg.Async }
 
 // DataRequest implements mo.Object. It allocates nothing.
 func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
 	// One page, the request of a fault, is checked without CheckRange's
 	// 64-bit arithmetic.
-	onePage := length == k.pageSize && offset < mo.Offset(o.cfg.Size) && uint64(offset)&uint64(length-1) == 0
-	if !onePage && mo.CheckRange(offset, length, k.pageSize, o.cfg.Size) != nil || !desired.Valid() {
-		k.seq.Leave(seqno)
+	onePage := length == k.PageSize() && offset < mo.Offset(o.cfg.Size) && uint64(offset)&uint64(length-1) == 0
+	if !onePage && mo.CheckRange(offset, length, k.PageSize(), o.cfg.Size) != nil || !desired.Valid() {
+		k.Leave(seqno)
 		return mo.KernInvalidArgument
 	}
 	if o.cfg.Async {
 		o.pending.Add(1)
 		o.jobs <- job{ctl, k, offset, length}
-		k.seq.Leave(seqno)
+		k.Leave(seqno)
 		return mo.MigNoReply
 	}
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	o.answer(ctl, k, offset, length)
 	return nil
 }
@@ -296,12 +243,12 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 // DataUnlock implements mo.Object. This pager never locks pages, so it
 // unlocks at once.
 func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	err = mo.CheckRange(offset, length, k.pageSize, o.cfg.Size)
-	k.seq.Leave(seqno)
+	err = mo.CheckRange(offset, length, k.PageSize(), o.cfg.Size)
+	k.Leave(seqno)
 	if err != nil || !desired.Valid() {
 		return mo.KernInvalidArgument
 	}
@@ -312,12 +259,12 @@ func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, le
 // before the call returns; clean (precious) pages are only counted, since
 // the pager kept its copy.
 func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte, dirty, kernelCopy bool) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	defer k.seq.Leave(seqno)
-	if err := mo.CheckRange(offset, mo.Size(len(data)), k.pageSize, o.cfg.Size); err != nil {
+	defer k.Leave(seqno)
+	if err := mo.CheckRange(offset, mo.Size(len(data)), k.PageSize(), o.cfg.Size); err != nil {
 		return err
 	}
 	o.mu.Lock()
@@ -335,12 +282,12 @@ func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, da
 
 // Synchronize implements mo.Object: returned data is in the arena already.
 func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, flags mo.SyncFlags) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	err = mo.CheckRange(offset, length, k.pageSize, o.cfg.Size)
-	k.seq.Leave(seqno)
+	err = mo.CheckRange(offset, length, k.PageSize(), o.cfg.Size)
+	k.Leave(seqno)
 	if err != nil || !flags.Valid() {
 		return mo.KernInvalidArgument
 	}
@@ -350,35 +297,30 @@ func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 // Terminate implements mo.Object. Requests of ctl still queued are dropped,
 // and an answer under way is waited for, so nothing reaches ctl afterwards.
 func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
 	o.mu.Lock()
-	for v := k.state.Load(); !k.state.CompareAndSwap(v, v|stateDead); v = k.state.Load() {
+	for v := k.State.Load(); !k.State.CompareAndSwap(v, v|stateDead); v = k.State.Load() {
 	}
-	delete(o.kernels, ctl)
-	o.dead[ctl] = struct{}{}
-	if o.last.Load() == k {
-		o.last.Store(nil)
-	}
-	for k.state.Load()&stateInflight != 0 {
+	o.kernels.Terminate(k)
+	for k.State.Load()&stateInflight != 0 {
 		o.cond.Wait()
 	}
-	o.deadRequests += k.state.Load() / stateRequest
 	o.mu.Unlock()
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	return nil
 }
 
 // acknowledge takes and leaves the turn of a reply call this pager did not
 // ask for (see mo.NoReplies).
 func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	return nil
 }
 
@@ -394,11 +336,14 @@ func (o *Object) Destroy(reason error) error {
 		return mo.KernTerminated
 	}
 	o.destroyed = true
-	ctls := make([]mo.Control, 0, len(o.kernels))
-	for c := range o.kernels {
-		ctls = append(ctls, c)
-	}
 	o.mu.Unlock()
+	o.kernels.Close(mo.KernTerminated)
+	var ctls []mo.Control
+	for _, k := range o.kernels.All() {
+		if !k.Dead() {
+			ctls = append(ctls, k.Control())
+		}
+	}
 	policy := mo.ReturnDirty
 	if o.cfg.Precious {
 		policy = mo.ReturnAll
