@@ -59,17 +59,22 @@
 //
 //   - A unit (page of Config.PageSize) is modified iff the overlay holds
 //     its data; the image is never written.
-//   - A control is in kernels from its accepted Init until its Terminate;
-//     calls of one control are handled in seqno order (mo.Sequencer); when
-//     Terminate returns no answer for it is under way (inflight is zero).
+//   - The kernels that initialised the object, and those terminated or
+//     dropped, are in kernels (mo.Kernels), which answers for the
+//     lifecycle rules; Destroy closes it, so later Inits are refused.
+//     Calls of one control are handled in seqno order (its turn, taken
+//     by kernels.Enter); when Terminate returns no answer for it is under
+//     way (inflight is zero): Terminate marks it dead under mu, and an
+//     answer checks that under mu.
 //   - No Control method of a kernel is called with mu or ovMu held, or a
 //     seqno turn taken.
 //
 // # Lock order
 //
-// kernel.seq (a seqno turn) before ovMu before mu; ovMu is held across
-// calls on the overlay object, which calls back only ovCtl (which takes
-// ovCtl.mu, a leaf).
+// A seqno turn before ovMu before mu; ovMu is held across calls on the
+// overlay object, which calls back only ovCtl (which takes ovCtl.mu, a
+// leaf). kernels takes no lock but in Init and Close, neither called with
+// a lock held.
 package image
 
 import (
@@ -107,26 +112,27 @@ type Object struct {
 	ovCtl *overlayControl
 	ovSeq mo.Seqno // protected by ovMu
 
+	kernels mo.Kernels[kernelState]
+
 	mu        sync.Mutex
 	cond      sync.Cond // L is &mu: buffer back, inflight dropped
 	modified  []uint64  // protected by mu: bit per unit held by the overlay
-	kernels   map[mo.Control]*kernel
-	dead      map[mo.Control]struct{}
-	bufs      [][]byte // protected by mu
-	destroyed bool     // protected by mu
-	ovDone    bool     // protected by mu: overlay terminated
+	bufs      [][]byte  // protected by mu
+	destroyed bool      // protected by mu
+	ovDone    bool      // protected by mu: overlay terminated
 
 	// Counters, protected by mu.
 	Unlocks, CopiesOut, Flushes uint64
 }
 
-type kernel struct {
-	seq      mo.Sequencer
-	kps      mo.Size
-	dead     bool     // protected by mu
+// kernelState is the pager's state for one kernel; its dead bit
+// (mo.Kernel.Dead) is set under mu by Terminate.
+type kernelState struct {
 	inflight int      // protected by mu
 	granted  []uint64 // protected by mu: units unlocked for writing
 }
+
+type kernel = mo.Kernel[kernelState]
 
 var _ mo.Object = (*Object)(nil)
 
@@ -213,8 +219,7 @@ func New(cfg Config) (*Object, error) {
 		mo.Size(len(cfg.Image)) > cfg.Size || cfg.Buffers < 1 || cfg.Buffers > 64 {
 		return nil, mo.KernInvalidArgument
 	}
-	o := &Object{cfg: cfg, units: int(cfg.Size / ps), ovCtl: &overlayControl{},
-		kernels: make(map[mo.Control]*kernel), dead: make(map[mo.Control]struct{})}
+	o := &Object{cfg: cfg, units: int(cfg.Size / ps), ovCtl: &overlayControl{}}
 	o.cond.L = &o.mu
 	o.Acknowledge = o.acknowledge
 	o.modified = make([]uint64, (o.units+63)/64)
@@ -241,80 +246,41 @@ func (o *Object) Modified(offset mo.Offset) bool {
 	return u < o.units && bit(o.modified, u)
 }
 
-func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
-	o.mu.Lock()
-	k := o.kernels[ctl]
-	_, dead := o.dead[ctl]
-	o.mu.Unlock()
-	if k == nil {
-		if dead {
-			return nil, mo.KernTerminated
-		}
-		return nil, mo.KernInvalidArgument
-	}
-	k.seq.Enter(seqno)
-	o.mu.Lock()
-	gone := k.dead
-	o.mu.Unlock()
-	if gone {
-		k.seq.Leave(seqno)
-		return nil, mo.KernTerminated
-	}
-	return k, nil
-}
-
 // Init implements mo.Object: the page size must be a multiple of
 // Config.PageSize up to Config.MaxPageSize dividing the object's size.
 func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
-	if ctl == nil {
-		return mo.KernInvalidArgument
-	}
-	o.mu.Lock()
-	if k := o.kernels[ctl]; k != nil {
-		o.mu.Unlock()
-		if k, err := o.enter(seqno, ctl); err == nil {
-			k.seq.Leave(seqno)
+	_, err := o.kernels.Init(seqno, ctl, pageSize, func(ps mo.Size) (kernelState, error) {
+		if ps%o.cfg.PageSize != 0 || ps > o.cfg.MaxPageSize || o.cfg.Size%ps != 0 {
+			return kernelState{}, mo.KernInvalidArgument
 		}
-		return mo.KernInvalidArgument
+		return kernelState{granted: make([]uint64, len(o.modified))}, nil
+	})
+	if err != nil {
+		return err
 	}
-	if _, dead := o.dead[ctl]; dead {
-		o.mu.Unlock()
-		return mo.KernTerminated
-	}
-	if seqno != 0 || mo.CheckPageSize(pageSize) != nil || pageSize%o.cfg.PageSize != 0 ||
-		pageSize > o.cfg.MaxPageSize || o.cfg.Size%pageSize != 0 || o.destroyed {
-		o.dead[ctl] = struct{}{}
-		o.mu.Unlock()
-		return mo.KernInvalidArgument
-	}
-	k := &kernel{kps: pageSize, granted: make([]uint64, len(o.modified))}
-	k.seq.Enter(0)
-	o.kernels[ctl] = k
-	o.mu.Unlock()
-	k.seq.Leave(0)
 	return ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay})
 }
 
 // begin checks a range call, counts an answer under way, leaves the turn.
 func (o *Object) begin(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) (*kernel, error) {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return nil, err
 	}
-	if err := mo.CheckRange(offset, length, k.kps, o.cfg.Size); err != nil {
-		k.seq.Leave(seqno)
+	if err := mo.CheckRange(offset, length, k.PageSize(), o.cfg.Size); err != nil {
+		k.Leave(seqno)
 		return nil, err
 	}
 	o.mu.Lock()
-	k.inflight++
+	k.State.inflight++
 	o.mu.Unlock()
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	return k, nil
 }
 
 func (o *Object) done(k *kernel) {
 	o.mu.Lock()
-	k.inflight--
+	k.State.inflight--
 	o.cond.Broadcast()
 	o.mu.Unlock()
 }
@@ -335,22 +301,23 @@ func (o *Object) flushOthers(self *kernel, offset mo.Offset, length mo.Size, all
 	granted := false
 	ps := mo.Offset(o.cfg.PageSize)
 	o.mu.Lock()
-	for c, k := range o.kernels {
-		if k == self || k.dead {
+	for _, k := range o.kernels.All() {
+		if k == self || k.Dead() {
 			continue
 		}
-		start := offset &^ mo.Offset(k.kps-1)
-		end := (offset + mo.Offset(length) + mo.Offset(k.kps-1)) &^ mo.Offset(k.kps-1)
+		mask := mo.Offset(k.PageSize() - 1)
+		start := offset &^ mask
+		end := (offset + mo.Offset(length) + mask) &^ mask
 		hit := all
 		for u := int(start / ps); u < int(end/ps); u++ {
-			if bit(k.granted, u) {
+			if bit(k.State.granted, u) {
 				hit, granted = true, true
-				k.granted[u/64] &^= 1 << (u % 64)
+				k.State.granted[u/64] &^= 1 << (u % 64)
 			}
 		}
 		if hit {
-			k.inflight++
-			targets = append(targets, target{c, start, mo.Size(end - start), k})
+			k.State.inflight++
+			targets = append(targets, target{k.Control(), start, mo.Size(end - start), k})
 		}
 	}
 	o.Flushes += uint64(len(targets))
@@ -373,7 +340,7 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 	}
 	defer o.done(k)
 	o.flushOthers(k, offset, length, false)
-	for off := offset; off < offset+mo.Offset(length); off += mo.Offset(k.kps) {
+	for off := offset; off < offset+mo.Offset(length); off += mo.Offset(k.PageSize()) {
 		o.supply(k, ctl, off)
 	}
 	return nil
@@ -384,14 +351,14 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 func (o *Object) supply(k *kernel, ctl mo.Control, off mo.Offset) {
 	ps := int(o.cfg.PageSize)
 	o.mu.Lock()
-	if k.dead {
+	if k.Dead() {
 		o.mu.Unlock()
 		return
 	}
 	for len(o.bufs) == 0 {
 		o.cond.Wait()
 	}
-	buf := o.bufs[len(o.bufs)-1][:k.kps]
+	buf := o.bufs[len(o.bufs)-1][:k.PageSize()]
 	o.bufs = o.bufs[:len(o.bufs)-1]
 	o.mu.Unlock()
 	defer func() {
@@ -410,7 +377,7 @@ func (o *Object) supply(k *kernel, ctl mo.Control, off mo.Offset) {
 		if mod {
 			anyModified = true
 			if err := o.readOverlay(mo.Offset((u0+i)*ps), b); err != nil {
-				ctl.DataError(off, k.kps, err)
+				ctl.DataError(off, k.PageSize(), err)
 				return
 			}
 			continue
@@ -424,7 +391,7 @@ func (o *Object) supply(k *kernel, ctl mo.Control, off mo.Offset) {
 		lock = mo.ProtNone
 		o.mu.Lock()
 		for i := 0; i < len(buf)/ps; i++ {
-			set(k.granted, u0+i)
+			set(k.State.granted, u0+i)
 		}
 		o.mu.Unlock()
 	}
@@ -473,7 +440,7 @@ func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, le
 	ps := mo.Offset(o.cfg.PageSize)
 	o.mu.Lock()
 	for u := int(offset / ps); u < int((offset+mo.Offset(length))/ps); u++ {
-		set(k.granted, u)
+		set(k.State.granted, u)
 	}
 	o.Unlocks++
 	o.mu.Unlock()
@@ -483,12 +450,12 @@ func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, le
 // DataReturn implements mo.Object: dirty pages go to the overlay; clean
 // ones carry nothing new (the pager supplies nothing precious).
 func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte, dirty, kernelCopy bool) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	defer k.seq.Leave(seqno)
-	if err := mo.CheckRange(offset, mo.Size(len(data)), k.kps, o.cfg.Size); err != nil {
+	defer k.Leave(seqno)
+	if err := mo.CheckRange(offset, mo.Size(len(data)), k.PageSize(), o.cfg.Size); err != nil {
 		return err
 	}
 	if !dirty {
@@ -529,21 +496,19 @@ func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 // Terminate implements mo.Object. When a destroyed object's last kernel
 // terminates, the overlay is terminated too, freeing its pages.
 func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
 	o.mu.Lock()
-	k.dead = true
-	delete(o.kernels, ctl)
-	o.dead[ctl] = struct{}{}
-	for k.inflight > 0 {
+	o.kernels.Terminate(k)
+	for k.State.inflight > 0 {
 		o.cond.Wait()
 	}
-	last := len(o.kernels) == 0 && o.destroyed && !o.ovDone
+	last := o.kernels.Live() == 0 && o.destroyed && !o.ovDone
 	o.ovDone = o.ovDone || last
 	o.mu.Unlock()
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	if last {
 		o.closeOverlay()
 	}
@@ -562,11 +527,14 @@ func (o *Object) closeOverlay() {
 // with should_flush and a write lock), then asks each kernel to destroy the
 // object; the overlay goes when the last kernel has terminated.
 func (o *Object) Destroy(reason error) error {
+	o.kernels.Close(mo.KernInvalidArgument)
 	o.mu.Lock()
 	o.destroyed = true
-	ctls := make([]mo.Control, 0, len(o.kernels))
-	for c := range o.kernels {
-		ctls = append(ctls, c)
+	var ctls []mo.Control
+	for _, k := range o.kernels.All() {
+		if !k.Dead() {
+			ctls = append(ctls, k.Control())
+		}
 	}
 	last := len(ctls) == 0 && !o.ovDone
 	o.ovDone = o.ovDone || last
@@ -594,10 +562,10 @@ func (o *Object) refuse(seqno mo.Seqno, ctl mo.Control) error {
 // acknowledge takes and leaves the turn of a reply call this pager did not
 // ask for (see mo.NoReplies).
 func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	return nil
 }
