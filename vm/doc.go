@@ -165,6 +165,18 @@
 // out only while a page-out is in progress, so that a pager that needs
 // memory to page out can get it.
 //
+// A missing page of an object whose attributes give a cluster size is
+// requested with the other pages of its aligned cluster: from the missing
+// page outward, up to the first page that is resident or in transit (a
+// dirty, precious or busy page is never part of a request, so no answer
+// can overwrite it), and only while more than LowFrames frames are free.
+// Short of frames for them, the clock runs first, at most
+// clusterReclaimSteps steps per page, dropping clean pages only (with the
+// usual second chance); no page is paged out for a cluster, so with only
+// dirty pages about the request shrinks to the missing page. The
+// cluster's other pages arrive clean and unreferenced: the clock's next
+// pass drops those not touched meanwhile.
+//
 // A page-out the pager refuses leaves the page resident and dirty (a
 // precious page stays too): data the pager has no copy of is never
 // dropped, except by terminate, the object's last call. After

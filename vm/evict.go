@@ -12,7 +12,15 @@ import (
 const noLockChange mo.Prot = 0xff
 
 // reclaimLocked runs the clock (second chance) over the frames until want
-// frames were freed or two sweeps passed. A referenced page loses its
+// frames were freed or two sweeps passed: reclaimStepsLocked with two
+// sweeps of steps.
+// Preconditions: k.mu is held. Allocates nothing.
+func (k *Kernel) reclaimLocked(want int, cleanOnly bool) (freed int, victim int) {
+	return k.reclaimStepsLocked(want, cleanOnly, 2*len(k.pool.frames))
+}
+
+// reclaimStepsLocked runs the clock (second chance) over the frames until
+// want frames were freed or the hand moved steps frames. A referenced page loses its
 // reference (in the frame and in its mappings, whose next access then
 // takes an access-flag fault) and is passed over; a clean, non-precious,
 // unwired page not in transit is unmapped and freed (data_return: clean
@@ -20,11 +28,11 @@ const noLockChange mo.Prot = 0xff
 // a page-out: with cleanOnly they are passed over, otherwise the first one
 // found is returned (with its object) for the caller to page out.
 // Preconditions: k.mu is held. Allocates nothing.
-func (k *Kernel) reclaimLocked(want int, cleanOnly bool) (freed int, victim int) {
+func (k *Kernel) reclaimStepsLocked(want int, cleanOnly bool, steps int) (freed int, victim int) {
 	p := k.pool
 	n := len(p.frames)
 	victim = -1
-	for step := 0; step < 2*n && freed < want; step++ {
+	for step := 0; step < steps && freed < want; step++ {
 		i := p.hand
 		p.hand++
 		if p.hand == n {

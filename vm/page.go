@@ -94,6 +94,17 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 		cl = min(cl, 64)
 		start := index - index%cl
 		end := min(start+cl, uint32(o.size>>k.shift))
+		// The cluster's other pages take frames above the low mark
+		// only: never the reserve, nor what the pageout goroutine is
+		// woken to restore. Short of them, the clock first drops clean
+		// pages for them, a few steps per page: where the pageout
+		// goroutine does not run meanwhile (one core, faults served
+		// inside the handler) a cluster would otherwise shrink to its
+		// one page once every frame is in use. No page is paged out
+		// for a cluster.
+		if short := k.low + int(end-start) - 1 - p.nfree; short > 0 {
+			k.reclaimStepsLocked(short, true, clusterReclaimSteps*short)
+		}
 		for hi < end && p.nfree > k.low && p.lookup(o.id, hi) < 0 {
 			k.allocFrameLocked(o, hi, pgBusy|pgAbsent)
 			hi++
@@ -108,6 +119,12 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 	k.stats.DataRequests++
 	return i, stCall
 }
+
+// clusterReclaimSteps bounds the clock's steps per frame it looks for to
+// make room for a cluster (pageLocked): where every page is dirty or
+// referenced, a fault costs at most this many steps per page of its
+// cluster, not two sweeps.
+const clusterReclaimSteps = 8
 
 // zeroFillLocked fills frame i, just allocated for a page that was never
 // given to its default pager, with zeros: the page is resident, filled as

@@ -330,3 +330,83 @@ func TestClusteredDataPathAllocatesNothing(t *testing.T) {
 		t.Errorf("%d supplies", ctl.Supplies)
 	}
 }
+
+// readyControl is a FrameControl that keeps the attributes of ready.
+type readyControl struct {
+	motest.FrameControl
+	attr  mo.Attributes
+	ready int
+}
+
+func (c *readyControl) Ready(attr mo.Attributes) error {
+	c.attr = attr
+	c.ready++
+	return nil
+}
+
+// TestReadyAnnouncesClusterSize: the cluster size in ready, for Init and
+// Create, per store kind, Config.ClusterPages, the store's own cluster
+// size and the kernel's page size; malformed ClusterPages are refused.
+func TestReadyAnnouncesClusterSize(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		kind         string
+		clusterPages int
+		storeCluster mo.Size
+		kps          mo.Size
+		want         mo.Size
+	}{
+		{"RAM", "RAM", 0, 0, ps, DefaultClusterPages * ps},
+		{"Device", "Device", 0, 0, ps, DefaultClusterPages * ps},
+		{"Sealed", "Sealed", 0, 0, ps, 0},
+		{"File", "File", 0, 0, ps, 0},
+		{"RAM store of 8", "RAM", 0, 8 * ps, ps, 8 * ps},
+		{"RAM told 1", "RAM", 1, 0, ps, 0},
+		{"Sealed told 8", "Sealed", 8, 0, ps, 8 * ps},
+		{"64 KiB kernel, clusters of 4", "RAM", 0, 0, 64 << 10, 0},
+		{"64 KiB kernel, clusters of 32", "RAM", 32, 0, 64 << 10, 128 << 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := New(Config{ClusterPages: c.clusterPages})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := p.BackingStoreCreate(0, c.storeCluster)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.AddSegment(id, newStore(t, c.kind, ps, 64)); err != nil {
+				t.Fatal(err)
+			}
+			ctl := &readyControl{FrameControl: *motest.NewFrameControl(c.kps, nil)}
+			if _, err := p.Create(ctl, 16*c.kps, c.kps); err != nil {
+				t.Fatal(err)
+			}
+			obj, err := p.ObjectCreate(16 * c.kps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctl2 := &readyControl{FrameControl: *motest.NewFrameControl(c.kps, nil)}
+			if err := obj.Init(0, ctl2, c.kps); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []*readyControl{ctl, ctl2} {
+				if r.ready != 1 || r.attr.ClusterSize != c.want || r.attr.Check(c.kps) != nil {
+					t.Fatalf("ready %d times, cluster size %#x (check %v), want once with %#x",
+						r.ready, r.attr.ClusterSize, r.attr.Check(c.kps), c.want)
+				}
+			}
+		})
+	}
+	// No store yet: one page.
+	p, _ := New(Config{})
+	ctl := &readyControl{FrameControl: *motest.NewFrameControl(ps, nil)}
+	if _, err := p.Create(ctl, 16*ps, ps); err != nil || ctl.attr.ClusterSize != 0 {
+		t.Fatalf("no store: %v, cluster size %#x", err, ctl.attr.ClusterSize)
+	}
+	for _, n := range []int{-1, 3, 2 * MaxClusterPages} {
+		if _, err := New(Config{ClusterPages: n}); !errors.Is(err, mo.KernInvalidArgument) {
+			t.Errorf("ClusterPages %d: %v, want KERN_INVALID_ARGUMENT", n, err)
+		}
+	}
+}

@@ -36,6 +36,28 @@
 // provides the page's place in it; otherwise any free slot is taken.
 // Space is counted per page, so a cluster costs only the pages written.
 //
+// # Clusters of page-ins
+//
+// The pager announces a cluster size to each kernel in ready
+// (mo.Attributes.ClusterSize; Config.ClusterPages): by default the
+// cluster size of the store of highest priority that has segments, when
+// each of them is a store.RunStore (RAM, Device: DefaultClusterPages
+// unless the store was created with another), one page otherwise (File,
+// Sealed, Faulty, whose pages move one per call anyway). It is rounded
+// down to whole kernel pages, and is one page (0) when that leaves one:
+// a 64 KiB kernel over 4 KiB slots with clusters of 4 asks page by page.
+// The size is chosen when the kernel maps the object (Init, Create);
+// stores added later do not change it.
+//
+// A kernel then asks for the aligned cluster around a missing page with
+// one data_request (vm: the pages of the cluster that are not resident,
+// next to the missing one, as frames above its low mark allow). The
+// clustering of slot allocation above puts an object's aligned cluster
+// in an aligned run of slots, so a page-out of the cluster's pages and
+// its page-in are one store call each (Runs, below); pages of the
+// request never stored are answered with data_unavailable, each kernel
+// page on its own.
+//
 // # Runs: one store call for neighbouring slots
 //
 // Pages that sit in consecutive slots of one segment whose store is a

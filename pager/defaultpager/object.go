@@ -115,7 +115,7 @@ func (p *Pager) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObject
 	if err != nil {
 		return nil, err
 	}
-	if err := ctl.Ready(mo.Attributes{CopyStrategy: mo.CopySymmetric}); err != nil {
+	if err := ctl.Ready(p.attributes(mo.CopySymmetric, pageSize)); err != nil {
 		p.mu.Lock()
 		k.dead = true
 		p.forgetLocked(o)
@@ -243,7 +243,7 @@ func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
 		return mo.KernInvalidArgument
 	}
 	k.seq.Leave(0)
-	if err := ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyDelay}); err != nil {
+	if err := ctl.Ready(p.attributes(mo.CopyDelay, pageSize)); err != nil {
 		return err
 	}
 	return nil

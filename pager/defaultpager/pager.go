@@ -34,6 +34,15 @@ type Config struct {
 	QueueLen int
 	// NoDelete makes BackingStoreDelete answer KERN_FAILURE.
 	NoDelete bool
+	// ClusterPages is the cluster size the pager announces to each kernel
+	// in ready (mo.Attributes.ClusterSize), in pages of PageSize: the
+	// kernel asks for the aligned cluster around a missing page with one
+	// data_request (see the package documentation, Clusters of
+	// page-ins). 0 chooses it from the stores when a kernel maps an
+	// object: the cluster size of the store of highest priority that has
+	// segments, if each of them is a store.RunStore; one page otherwise. 1 asks for one page per data_request. Otherwise a power
+	// of two up to MaxClusterPages.
+	ClusterPages int
 }
 
 // ObjectID names an object in Objects and ObjectPages.
@@ -156,7 +165,8 @@ func New(cfg Config) (*Pager, error) {
 		cfg.QueueLen = 256
 	}
 	if mo.CheckPageSize(cfg.PageSize) != nil || mo.CheckPageSize(cfg.MaxPageSize) != nil ||
-		cfg.MaxPageSize < cfg.PageSize || cfg.Buffers < 1 || cfg.Buffers > 1024 || cfg.QueueLen < 1 {
+		cfg.MaxPageSize < cfg.PageSize || cfg.Buffers < 1 || cfg.Buffers > 1024 || cfg.QueueLen < 1 ||
+		cfg.ClusterPages < 0 || cfg.ClusterPages > MaxClusterPages || cfg.ClusterPages&(cfg.ClusterPages-1) != 0 {
 		return nil, mo.KernInvalidArgument
 	}
 	p := &Pager{ps: cfg.PageSize, maxPS: cfg.MaxPageSize, cfg: cfg, nextStore: 1, nextObj: 1,
@@ -202,6 +212,36 @@ func (p *Pager) storeLocked(id mo.BackingStoreID) *backingStore {
 		}
 	}
 	return nil
+}
+
+// attributes are the attributes announced to a kernel of page size kps
+// (ready): the cluster size is Config.ClusterPages, or the one chosen from
+// the stores, in bytes, rounded down to a whole number of kernel pages; 0
+// (one page) if that is at most one.
+func (p *Pager) attributes(strategy mo.CopyStrategy, kps mo.Size) mo.Attributes {
+	c := p.cfg.ClusterPages
+	if c == 0 {
+		c = 1
+		p.mu.Lock()
+		for _, bs := range p.stores {
+			if len(bs.segs) == 0 {
+				continue
+			}
+			c = bs.cluster
+			for _, sg := range bs.segs {
+				if _, ok := p.segs[sg].st.(store.RunStore); !ok {
+					c = 1
+				}
+			}
+			break
+		}
+		p.mu.Unlock()
+	}
+	size := min(mo.Size(c)*p.ps, 16*mo.MaxPageSize) / kps * kps
+	if size <= kps {
+		size = 0
+	}
+	return mo.Attributes{CopyStrategy: strategy, ClusterSize: size}
 }
 
 // BackingStoreCreate implements mo.BackingStores: a store with no space
