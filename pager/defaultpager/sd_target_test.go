@@ -69,9 +69,11 @@ func TestTargetAnonymousMemoryFourTimesTheFramesOverSD(t *testing.T) {
 }
 
 // BenchmarkTargetPageInSD: a fault served by the default pager from the
-// SD store, through vm's call workers.
+// SD store, through vm's call workers, one page per data_request
+// (clusters of one page; BenchmarkTargetSequentialPageIn measures
+// clusters).
 func BenchmarkTargetPageInSD(b *testing.B) {
-	benchPageIn(b, pagerOver(b, sdStore(b, ps, benchBatch)))
+	benchPageIn(b, pagerOverConfig(b, sdStore(b, ps, benchBatch), Config{ClusterPages: 1}))
 }
 
 // BenchmarkTargetPageOutSD: data_return into the SD store.

@@ -63,7 +63,13 @@ func targetPager(t testing.TB, sealed bool) *Pager {
 // pagerOver makes a synchronous pager with st as its one store.
 func pagerOver(t testing.TB, st store.Store) *Pager {
 	t.Helper()
-	p, err := New(Config{})
+	return pagerOverConfig(t, st, Config{})
+}
+
+// pagerOverConfig makes a pager of cfg with st as its one store.
+func pagerOverConfig(t testing.TB, st store.Store, cfg Config) *Pager {
+	t.Helper()
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,10 +246,14 @@ func benchPageIn(b *testing.B, p *Pager) {
 }
 
 // BenchmarkTargetPageIn: a fault served by the default pager from a RAM
-// store (the board's Store region).
-func BenchmarkTargetPageIn(b *testing.B) { benchPageIn(b, targetPager(b, false)) }
+// store (the board's Store region), one page per data_request (clusters
+// of one page; BenchmarkTargetSequentialPageIn measures clusters).
+func BenchmarkTargetPageIn(b *testing.B) {
+	benchPageIn(b, pagerOverConfig(b, boardStore(b, false), Config{ClusterPages: 1}))
+}
 
-// BenchmarkTargetPageInSealed: the same from the sealed store.
+// BenchmarkTargetPageInSealed: the same from the sealed store (not a
+// store.RunStore: clusters of one page).
 func BenchmarkTargetPageInSealed(b *testing.B) { benchPageIn(b, targetPager(b, true)) }
 
 // BenchmarkTargetPageInSealedChaCha: the same sealed with
