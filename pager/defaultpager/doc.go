@@ -134,18 +134,20 @@
 // false: their answers come from the worker goroutine, and its queue send
 // may fall back to answering inside the call anyway.
 //
-// What DataRequest and DataUnlock do: find the kernel (a scan of
-// Object.kernels, no map), take and leave the seqno turn, count the
-// answer under way, and for a page-in take a reserve buffer without
-// waiting, read the store (RAM: a copy; Sealed: its own mutex, then an
-// AES-GCM or ChaCha20-Poly1305 open into the buffer, no allocation, no
-// defer), release
-// Pager.mu, answer through the Control, retake Pager.mu and give the
-// buffer back. None of it uses defer or allocates. The seqno turn is due
-// at once: vm makes a call from the fault handler only when no other
-// call on the object is under way, and the pager holds a turn only for
-// the length of a call (begin leaves it before the answer). The one lock
-// taken is Pager.mu (and a store's own leaf mutex under it).
+// What DataRequest and DataUnlock do: find the kernel and take and leave
+// the seqno turn (Object.kernels, an mo.Kernels: no lock, no allocation,
+// the control seen last at hand), count the answer under way, and for a
+// page-in take a reserve buffer without waiting, read the store (RAM: a
+// copy; Sealed: its own mutex, then an AES-GCM or ChaCha20-Poly1305 open
+// into the buffer, no allocation, no defer), release Pager.mu, answer
+// through the Control, retake Pager.mu and give the buffer back. None of
+// it uses defer or allocates. The seqno turn is due at once: vm makes a
+// call from the fault handler only when no other call on the object is
+// under way, and the pager holds a turn only for the length of a call
+// (begin leaves it before the answer). The one lock taken is Pager.mu
+// (and a store's own leaf mutex under it). The kernels of an object are
+// registered in its mo.Kernels (by Create and Init), which allocates
+// holding only its own mutex, a lock the fault path never takes.
 //
 // Why Pager.mu cannot be held by another goroutine when the fault handler
 // runs on the target: TamaGo has one core, cooperative scheduling and no
@@ -158,7 +160,7 @@
 // held this package does none of these:
 //
 //   - it allocates nothing: calls that grow the pager's slices (stores,
-//     segments, objects, an object's kernels) build the new slice while
+//     segments, objects) build the new slice while
 //     holding only Pager.admin, a lock the fault path never takes, and
 //     install it under Pager.mu; reports (Objects, ObjectPages,
 //     CheckInvariants) size their results before taking Pager.mu, errors
@@ -213,21 +215,30 @@
 //     a live segment, and no two references name the same slot; a
 //     segment's free count is its count of clear bits below its size, and a
 //     store's free count the sum over its segments (CheckInvariants).
-//   - Calls of one control are handled in seqno order (mo.Sequencer).
+//   - An object's kernels, live, terminated and dropped, are in its
+//     kernels (mo.Kernels), which answers for the lifecycle rules
+//     (unknown control, second init, call after terminate).
+//   - Calls of one control are handled in seqno order (its turn, taken by
+//     kernels.Enter).
 //   - No Control method is called with Pager.mu held or a seqno turn
 //     taken.
 //   - When Terminate returns, no answer for that control is under way or
-//     will come: kernel.dead is set under Pager.mu, and Terminate waits
+//     will come: the kernel is marked dead (kernels.Terminate) under
+//     Pager.mu, answers check that under Pager.mu, and Terminate waits
 //     until the kernel's inflight count is zero.
 //
 // # Lock order
 //
 //	Pager.admin (management calls; held while they allocate; never on
 //	  the data path)
-//	  -> kernel.seq (a seqno turn; Init takes turn 0 under admin)
+//	  -> kernel.seq (a seqno turn)
 //	    -> Pager.mu (all data-path state; never held while allocating,
 //	       blocking or calling a Control; see The fault path)
 //	      -> store mutexes (store.Sealed, store.Faulty; leaves)
+//
+//	Object.kernels' mutex (mo.Kernels: Create and Init only; held while
+//	  it allocates; never on the data path)
+//	  -> Pager.mu (Init's check that the object is not gone)
 //
 // Pager.mu is held across store I/O, which on the stores of a FaultSafe
 // pager (RAM, sealed RAM) never blocks; nothing else blocks with it held

@@ -22,10 +22,9 @@ type Object struct {
 	temporary bool
 
 	// kernels has one entry per control the object ever had, live or
-	// terminated (dead), so that finding a control allocates nothing. It
-	// is written with p.admin and p.mu held, as a new slice (a slice once
-	// installed is never changed in place), and read with either held.
-	kernels []*kernel
+	// terminated (dead); finding a control takes no lock and allocates
+	// nothing. A kernel is marked dead under p.mu.
+	kernels mo.Kernels[kernelState]
 
 	// All protected by p.mu.
 	slots     []uint64 // per page of the pager's size: slot reference or 0
@@ -34,14 +33,13 @@ type Object struct {
 	gone      bool // slots freed; dropped from p.objects by the next newObject
 }
 
-type kernel struct {
-	ctl      mo.Control // immutable
-	seq      mo.Sequencer
-	kps      mo.Size  // immutable after Init or Create
-	dead     bool     // protected by p.mu
+// kernelState is the pager's state for one kernel.
+type kernelState struct {
 	inflight int      // protected by p.mu: answers under way, pending pages included
 	pending  []uint64 // protected by p.mu: kernel pages whose page-in waits for a reserve buffer
 }
+
+type kernel = mo.Kernel[kernelState]
 
 type jobKind uint8
 
@@ -61,16 +59,16 @@ type job struct {
 
 var _ mo.DefaultObject = (*Object)(nil)
 
-// newObject makes an object with kernels ks and lists it.
+// newObject makes an object and lists it.
 // Preconditions: p.admin is held.
-func (p *Pager) newObject(size, pageSize mo.Size, ks []*kernel, temporary bool) (*Object, error) {
+func (p *Pager) newObject(size, pageSize mo.Size, temporary bool) (*Object, error) {
 	if mo.CheckPageSize(pageSize) != nil && pageSize != 0 {
 		return nil, mo.KernInvalidArgument
 	}
 	if size == 0 || size%p.ps != 0 || (pageSize != 0 && size%pageSize != 0) || size > 1<<36 {
 		return nil, mo.KernInvalidArgument
 	}
-	o := &Object{p: p, size: size, slots: make([]uint64, size/p.ps), kernels: ks, temporary: temporary}
+	o := &Object{p: p, size: size, slots: make([]uint64, size/p.ps), temporary: temporary}
 	o.Acknowledge = o.acknowledge
 	objs := make([]*Object, 0, len(p.objects)+1)
 	p.mu.Lock()
@@ -90,13 +88,9 @@ func (p *Pager) kernelPageOK(ps mo.Size) bool {
 	return mo.CheckPageSize(ps) == nil && ps%p.ps == 0 && ps <= p.maxPS
 }
 
-// newKernelEntry makes ctl's kernel for an object of size bytes.
-func newKernelEntry(ctl mo.Control, kps, size mo.Size) *kernel {
-	k := &kernel{ctl: ctl, kps: kps}
-	if kps != 0 && size%kps == 0 {
-		k.pending = make([]uint64, (size/kps+63)/64)
-	}
-	return k
+// newKernelState makes the state of a kernel of page size kps for o.
+func (o *Object) newKernelState(kps mo.Size) kernelState {
+	return kernelState{pending: make([]uint64, (o.size/kps+63)/64)}
 }
 
 // Create implements mo.DefaultPager (memory_object_create): an object of
@@ -106,18 +100,22 @@ func (p *Pager) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObject
 	if ctl == nil || !p.kernelPageOK(pageSize) {
 		return nil, mo.KernInvalidArgument
 	}
-	k := newKernelEntry(ctl, pageSize, size)
-	k.seq.Enter(0) // Create is seqno 0
-	k.seq.Leave(0)
 	p.admin.Lock()
-	o, err := p.newObject(size, pageSize, []*kernel{k}, true)
+	o, err := p.newObject(size, pageSize, true)
 	p.admin.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	if err := ctl.Ready(p.attributes(mo.CopySymmetric, pageSize)); err != nil {
+	// Create is seqno 0, ctl's Init; newObject checked the sizes.
+	k, err := o.kernels.Init(0, ctl, pageSize, func(kps mo.Size) (kernelState, error) { return o.newKernelState(kps), nil })
+	if err == nil {
+		err = ctl.Ready(p.attributes(mo.CopySymmetric, pageSize))
+	}
+	if err != nil {
 		p.mu.Lock()
-		k.dead = true
+		if k != nil {
+			o.kernels.Terminate(k)
+		}
 		p.forgetLocked(o)
 		p.mu.Unlock()
 		return nil, err
@@ -130,7 +128,7 @@ func (p *Pager) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObject
 func (p *Pager) ObjectCreate(size mo.Size) (*Object, error) {
 	p.admin.Lock()
 	defer p.admin.Unlock()
-	return p.newObject(size, 0, nil, false)
+	return p.newObject(size, 0, false)
 }
 
 // ID names the object in Objects and ObjectPages.
@@ -153,124 +151,54 @@ func (p *Pager) forgetLocked(o *Object) {
 	o.stored = 0
 }
 
-// find returns ctl's kernel, live or dead, or nil. Preconditions: p.mu
-// or p.admin is held.
-func (o *Object) find(ctl mo.Control) *kernel {
-	for _, k := range o.kernels {
-		if k.ctl == ctl {
-			return k
-		}
-	}
-	return nil
-}
-
 // liveLocked counts the live kernels. Preconditions: p.mu is held.
-func (o *Object) liveLocked() int {
-	n := 0
-	for _, k := range o.kernels {
-		if !k.dead {
-			n++
-		}
-	}
-	return n
-}
-
-// enter finds ctl's kernel and takes seqno's turn. Errors:
-// KernInvalidArgument for a control that never had Init,
-// KernTerminated for one that was terminated or dropped. On the fault
-// path the turn is due (vm makes a call there only when no other call on
-// the object is under way), so Enter does not wait.
-func (o *Object) enter(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
-	o.p.mu.Lock()
-	k := o.find(ctl)
-	dead := k != nil && k.dead
-	o.p.mu.Unlock()
-	if k == nil {
-		return nil, mo.KernInvalidArgument
-	}
-	if dead {
-		return nil, mo.KernTerminated
-	}
-	k.seq.Enter(seqno)
-	o.p.mu.Lock()
-	gone := k.dead
-	o.p.mu.Unlock()
-	if gone {
-		k.seq.Leave(seqno)
-		return nil, mo.KernTerminated
-	}
-	return k, nil
-}
+func (o *Object) liveLocked() int { return o.kernels.Live() }
 
 // Init implements mo.Object for objects made by ObjectCreate. The page
 // size must be a multiple of the pager's, up to Config.MaxPageSize, and
-// divide the object's size; otherwise the control is dropped.
+// divide the object's size; otherwise the control is dropped. The
+// lifecycle errors are mo.Kernels'.
 func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
-	if ctl == nil {
-		return mo.KernInvalidArgument
-	}
 	p := o.p
-	p.admin.Lock()
-	if k := o.find(ctl); k != nil {
-		p.admin.Unlock()
+	_, err := o.kernels.Init(seqno, ctl, pageSize, func(kps mo.Size) (kernelState, error) {
 		p.mu.Lock()
-		dead := k.dead
+		gone := o.gone
 		p.mu.Unlock()
-		if dead {
-			return mo.KernTerminated
+		if !p.kernelPageOK(kps) || o.size%kps != 0 || gone || o.temporary {
+			return kernelState{}, mo.KernInvalidArgument
 		}
-		// A second init on a live control: take its turn, refuse it.
-		if k, err := o.enter(seqno, ctl); err == nil {
-			k.seq.Leave(seqno)
-		}
-		return mo.KernInvalidArgument
-	}
-	p.mu.Lock()
-	gone := o.gone
-	p.mu.Unlock()
-	bad := seqno != 0 || !p.kernelPageOK(pageSize) || o.size%pageSize != 0 || gone || o.temporary
-	k := newKernelEntry(ctl, pageSize, o.size)
-	k.dead = bad // a refused control is recorded dead
-	ks := append(append(make([]*kernel, 0, len(o.kernels)+1), o.kernels...), k)
-	if !bad {
-		k.seq.Enter(0)
-	}
-	p.mu.Lock()
-	o.kernels = ks
-	p.mu.Unlock()
-	p.admin.Unlock()
-	if bad {
-		return mo.KernInvalidArgument
-	}
-	k.seq.Leave(0)
-	if err := ctl.Ready(p.attributes(mo.CopyDelay, pageSize)); err != nil {
+		return o.newKernelState(kps), nil
+	})
+	if err != nil {
 		return err
 	}
-	return nil
+	return ctl.Ready(p.attributes(mo.CopyDelay, pageSize))
 }
 
 // begin checks a range call on ctl, counts an answer under way, and
-// leaves the turn. On error nothing is counted.
+// leaves the turn. On error nothing is counted. On the fault path the
+// turn is due (vm makes a call there only when no other call on the
+// object is under way), so kernels.Enter does not wait.
 func (o *Object) begin(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) (*kernel, error) {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return nil, err
 	}
-	if err := mo.CheckRange(offset, length, k.kps, o.size); err != nil {
-		k.seq.Leave(seqno)
+	if err := mo.CheckRange(offset, length, k.PageSize(), o.size); err != nil {
+		k.Leave(seqno)
 		return nil, err
 	}
 	o.p.mu.Lock()
-	k.inflight++
+	k.State.inflight++
 	o.p.mu.Unlock()
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	return k, nil
 }
 
 // done ends an answer begun by begin.
 func (o *Object) done(k *kernel) {
 	o.p.mu.Lock()
-	k.inflight--
+	k.State.inflight--
 	o.p.cond.Broadcast()
 	o.p.mu.Unlock()
 }
@@ -352,15 +280,15 @@ func (o *Object) start(seqno mo.Seqno, j job) error {
 // documentation). No defer: it runs in the fault handler.
 func (o *Object) serve(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Size) {
 	p := o.p
-	kps := mo.Offset(k.kps)
+	kps := mo.Offset(k.PageSize())
 	end := offset + mo.Offset(length)
 	p.mu.Lock()
-	for off := offset; off < end && !k.dead; off += kps {
+	for off := offset; off < end && !k.Dead(); off += kps {
 		buf := p.takeBufLocked()
 		if buf == nil {
 			for ; off < end; off += kps {
 				if o.pendLocked(k, off) {
-					k.inflight++
+					k.State.inflight++
 					p.pending++
 				}
 			}
@@ -371,7 +299,7 @@ func (o *Object) serve(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Si
 		off += kps * mo.Offset(n-1)
 	}
 	p.drainLocked()
-	k.inflight--
+	k.State.inflight--
 	p.cond.Broadcast()
 	p.mu.Unlock()
 }
@@ -379,11 +307,11 @@ func (o *Object) serve(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Si
 // pendLocked marks the kernel page at off pending; false if it already
 // was. Preconditions: p.mu is held.
 func (o *Object) pendLocked(k *kernel, off mo.Offset) bool {
-	i := uint64(off) / uint64(k.kps)
-	if k.pending[i/64]&(1<<(i%64)) != 0 {
+	i := uint64(off) / uint64(k.PageSize())
+	if k.State.pending[i/64]&(1<<(i%64)) != 0 {
 		return false
 	}
-	k.pending[i/64] |= 1 << (i % 64)
+	k.State.pending[i/64] |= 1 << (i % 64)
 	return true
 }
 
@@ -398,8 +326,8 @@ const maxRun = 64
 // is held.
 func (o *Object) runPagesLocked(k *kernel, off, end mo.Offset, bufLen int) int {
 	p := o.p
-	units := int(k.kps / p.ps)
-	most := min(bufLen/int(k.kps), int((end-off)/mo.Offset(k.kps)), maxRun/units)
+	units := int(k.PageSize() / p.ps)
+	most := min(bufLen/int(k.PageSize()), int((end-off)/mo.Offset(k.PageSize())), maxRun/units)
 	if most < 2 {
 		return 1
 	}
@@ -456,7 +384,7 @@ func (p *Pager) readLocked(r uint64, n int, b []byte) error {
 // kernel pages, n <= maxRun.
 func (o *Object) answerLocked(k *kernel, ctl mo.Control, off mo.Offset, buf []byte, n int) {
 	p := o.p
-	kps := int(k.kps)
+	kps := int(k.PageSize())
 	ps := int(p.ps)
 	buf = buf[:n*kps]
 	units := kps / ps
@@ -492,9 +420,9 @@ func (o *Object) answerLocked(k *kernel, ctl mo.Control, off mo.Offset, buf []by
 		at := off + mo.Offset(j*kps)
 		switch {
 		case failed&(1<<j) != 0:
-			ctl.DataError(at, k.kps, rerr)
+			ctl.DataError(at, k.PageSize(), rerr)
 		case found&(1<<j) == 0:
-			ctl.DataUnavailable(at, k.kps)
+			ctl.DataUnavailable(at, k.PageSize())
 		default:
 			ctl.DataSupply(at, buf[j*kps:(j+1)*kps], mo.ProtNone, false, false)
 		}
@@ -514,10 +442,10 @@ func (p *Pager) drainLocked() {
 		}
 		p.pending--
 		p.stats.Handoffs++
-		if !k.dead {
-			o.answerLocked(k, k.ctl, off, p.takeBufLocked(), 1)
+		if !k.Dead() {
+			o.answerLocked(k, k.Control(), off, p.takeBufLocked(), 1)
 		}
-		k.inflight--
+		k.State.inflight--
 		p.cond.Broadcast()
 	}
 }
@@ -526,12 +454,12 @@ func (p *Pager) drainLocked() {
 // Preconditions: p.mu is held.
 func (p *Pager) nextPendingLocked() (*Object, *kernel, mo.Offset) {
 	for _, o := range p.objects {
-		for _, k := range o.kernels {
-			for w, word := range k.pending {
+		for _, k := range o.kernels.All() {
+			for w, word := range k.State.pending {
 				if word != 0 {
 					b := bits.TrailingZeros64(word)
-					k.pending[w] &^= 1 << b
-					return o, k, mo.Offset(w*64+b) * mo.Offset(k.kps)
+					k.State.pending[w] &^= 1 << b
+					return o, k, mo.Offset(w*64+b) * mo.Offset(k.PageSize())
 				}
 			}
 		}
@@ -583,12 +511,12 @@ func (o *Object) DataInitialize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset
 }
 
 func (o *Object) pageOut(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	defer k.seq.Leave(seqno)
-	if err := mo.CheckRange(offset, mo.Size(len(data)), k.kps, o.size); err != nil {
+	defer k.Leave(seqno)
+	if err := mo.CheckRange(offset, mo.Size(len(data)), k.PageSize(), o.size); err != nil {
 		return err
 	}
 	p := o.p
@@ -702,7 +630,7 @@ func (o *Object) sync(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Siz
 	defer o.done(k)
 	p := o.p
 	p.mu.Lock()
-	if k.dead {
+	if k.Dead() {
 		p.mu.Unlock()
 		return
 	}
@@ -721,27 +649,27 @@ func (o *Object) sync(k *kernel, ctl mo.Control, offset mo.Offset, length mo.Siz
 // under way; a temporary object's pages are freed, as are a destroyed
 // object's once no kernel maps it.
 func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
 	p := o.p
 	p.mu.Lock()
-	k.dead = true
-	for w, word := range k.pending {
+	o.kernels.Terminate(k)
+	for w, word := range k.State.pending {
 		n := bits.OnesCount64(word)
-		k.pending[w] = 0
-		k.inflight -= n
+		k.State.pending[w] = 0
+		k.State.inflight -= n
 		p.pending -= n
 	}
-	for k.inflight > 0 {
+	for k.State.inflight > 0 {
 		p.cond.Wait()
 	}
 	if o.liveLocked() == 0 && (o.temporary || o.destroyed) {
 		p.forgetLocked(o)
 	}
 	p.mu.Unlock()
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	return nil
 }
 
@@ -753,7 +681,7 @@ func (o *Object) Destroy(reason error) error {
 	p := o.p
 	p.mu.Lock()
 	o.destroyed = true
-	ks := o.kernels // never changed in place: a snapshot
+	ks := o.kernels.All() // never changed in place: a snapshot
 	live := o.liveLocked()
 	if live == 0 {
 		p.forgetLocked(o)
@@ -763,12 +691,9 @@ func (o *Object) Destroy(reason error) error {
 		return nil
 	}
 	for _, k := range ks {
-		p.mu.Lock()
-		dead := k.dead
-		p.mu.Unlock()
-		if !dead {
-			k.ctl.LockRequest(0, o.size, mo.ReturnDirty, true, mo.ProtWrite, false)
-			k.ctl.Destroy(reason)
+		if !k.Dead() {
+			k.Control().LockRequest(0, o.size, mo.ReturnDirty, true, mo.ProtWrite, false)
+			k.Control().Destroy(reason)
 		}
 	}
 	return nil
@@ -777,10 +702,10 @@ func (o *Object) Destroy(reason error) error {
 // acknowledge takes and leaves the turn of a reply call this pager did not
 // ask for (see mo.NoReplies).
 func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.enter(seqno, ctl)
+	k, err := o.kernels.Enter(seqno, ctl)
 	if err != nil {
 		return err
 	}
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	return nil
 }
