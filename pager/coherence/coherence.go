@@ -39,6 +39,21 @@
 // data_return, stands), its later calls are refused with KERN_TERMINATED
 // (terminate excepted), and Config.Evicted is told, so that a transport
 // can cut it off (moremote.Server.Drop). The other kernels carry on.
+//
+// # Invariants
+//
+//   - The kernels that sent Init, and those terminated or dropped, are in
+//     kernels (mo.Kernels), which answers for the lifecycle rules
+//     (unknown control, second init, call after terminate); an evicted
+//     kernel stays live there, so that its Terminate is taken.
+//   - A dead kernel (evicted or terminated, kernelState.dead) is no
+//     granule's reader or writer and waits for no lock_completed.
+//
+// # Lock order
+//
+// A seqno turn (held by Terminate only; other calls take and leave it at
+// their start) before Pager.mu. No lock is held across a call on a
+// Control; kernels takes no lock but in Init.
 package coherence
 
 import (
@@ -79,7 +94,7 @@ type Pager struct {
 	cond    sync.Cond // L is &mu: a granule's transition ended
 	data    []byte    // protected by mu
 	gran    []granule // protected by mu
-	kernels map[mo.Control]*kernel
+	kernels mo.Kernels[kernelState]
 	stats   Stats // protected by mu
 }
 
@@ -89,13 +104,13 @@ type granule struct {
 	readers map[*kernel]bool
 }
 
-type kernel struct {
-	ctl     mo.Control
-	ps      mo.Size
-	seq     mo.Sequencer
+// kernelState is the pager's state for one kernel.
+type kernelState struct {
 	dead    bool                  // protected by Pager.mu: evicted or terminated
 	waiting map[int]chan struct{} // protected by Pager.mu: lock_completed awaited, by granule
 }
+
+type kernel = mo.Kernel[kernelState]
 
 var _ mo.Object = (*Pager)(nil)
 
@@ -113,8 +128,7 @@ func New(cfg Config) (*Pager, error) {
 	if mo.CheckPageSize(cfg.Granule) != nil || cfg.Size == 0 || cfg.Size%cfg.Granule != 0 {
 		return nil, mo.KernInvalidArgument
 	}
-	p := &Pager{cfg: cfg, data: make([]byte, cfg.Size), gran: make([]granule, cfg.Size/cfg.Granule),
-		kernels: make(map[mo.Control]*kernel)}
+	p := &Pager{cfg: cfg, data: make([]byte, cfg.Size), gran: make([]granule, cfg.Size/cfg.Granule)}
 	for i := range p.gran {
 		p.gran[i].readers = make(map[*kernel]bool)
 	}
@@ -140,16 +154,13 @@ func (p *Pager) Read(b []byte, off mo.Offset) {
 // turn takes and leaves seqno's turn for ctl, so that calls start in
 // order, and returns the live kernel.
 func (p *Pager) turn(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
-	p.mu.Lock()
-	k := p.kernels[ctl]
-	p.mu.Unlock()
-	if k == nil {
-		return nil, mo.KernInvalidArgument
+	k, err := p.kernels.Enter(seqno, ctl)
+	if err != nil {
+		return nil, err
 	}
-	k.seq.Enter(seqno)
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	p.mu.Lock()
-	dead := k.dead
+	dead := k.State.dead
 	p.mu.Unlock()
 	if dead {
 		return nil, mo.KernTerminated
@@ -157,21 +168,17 @@ func (p *Pager) turn(seqno mo.Seqno, ctl mo.Control) (*kernel, error) {
 	return k, nil
 }
 
-// Init implements mo.Object.
+// Init implements mo.Object: the page size must not exceed a granule.
 func (p *Pager) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
-	if seqno != 0 || mo.CheckPageSize(pageSize) != nil || pageSize > p.cfg.Granule {
-		return mo.KernInvalidArgument
+	_, err := p.kernels.Init(seqno, ctl, pageSize, func(ps mo.Size) (kernelState, error) {
+		if ps > p.cfg.Granule {
+			return kernelState{}, mo.KernInvalidArgument
+		}
+		return kernelState{waiting: make(map[int]chan struct{})}, nil
+	})
+	if err != nil {
+		return err
 	}
-	p.mu.Lock()
-	if p.kernels[ctl] != nil {
-		p.mu.Unlock()
-		return mo.KernInvalidArgument
-	}
-	k := &kernel{ctl: ctl, ps: pageSize, waiting: make(map[int]chan struct{})}
-	k.seq.Enter(0)
-	k.seq.Leave(0)
-	p.kernels[ctl] = k
-	p.mu.Unlock()
 	return ctl.Ready(mo.Attributes{CopyStrategy: mo.CopyNone})
 }
 
@@ -194,7 +201,7 @@ func (p *Pager) releaseLocked(g int) {
 // held and granule g is busy; mu is released meanwhile.
 func (p *Pager) lockOtherLocked(o *kernel, g int, flush bool) {
 	ch := make(chan struct{})
-	o.waiting[g] = ch
+	o.State.waiting[g] = ch
 	G := p.cfg.Granule
 	lock := mo.ProtWrite
 	if flush {
@@ -204,7 +211,7 @@ func (p *Pager) lockOtherLocked(o *kernel, g int, flush bool) {
 		p.stats.Downgrades++
 	}
 	p.mu.Unlock()
-	err := o.ctl.LockRequest(mo.Offset(g)*mo.Offset(G), G, mo.ReturnDirty, flush, lock, true)
+	err := o.Control().LockRequest(mo.Offset(g)*mo.Offset(G), G, mo.ReturnDirty, flush, lock, true)
 	ok := false
 	if err == nil {
 		t := time.NewTimer(p.cfg.Timeout)
@@ -216,8 +223,8 @@ func (p *Pager) lockOtherLocked(o *kernel, g int, flush bool) {
 		t.Stop()
 	}
 	p.mu.Lock()
-	delete(o.waiting, g)
-	if !ok && !o.dead {
+	delete(o.State.waiting, g)
+	if !ok && !o.State.dead {
 		p.evictLocked(o)
 	}
 }
@@ -225,12 +232,12 @@ func (p *Pager) lockOtherLocked(o *kernel, g int, flush bool) {
 // evictLocked forgets o everywhere and tells Config.Evicted, with mu
 // released. Preconditions: p.mu is held.
 func (p *Pager) evictLocked(o *kernel) {
-	o.dead = true
+	o.State.dead = true
 	p.stats.Evictions++
 	p.forgetLocked(o)
 	if p.cfg.Evicted != nil {
 		p.mu.Unlock()
-		p.cfg.Evicted(o.ctl)
+		p.cfg.Evicted(o.Control())
 		p.mu.Lock()
 	}
 }
@@ -245,9 +252,9 @@ func (p *Pager) forgetLocked(o *kernel) {
 			gr.writer = nil
 		}
 	}
-	for g, ch := range o.waiting {
+	for g, ch := range o.State.waiting {
 		close(ch)
-		delete(o.waiting, g)
+		delete(o.State.waiting, g)
 	}
 }
 
@@ -258,11 +265,11 @@ func (p *Pager) takeLocked(k *kernel, g int, write bool) {
 	gr := &p.gran[g]
 	if write {
 		for o := range gr.readers {
-			if o != k && !o.dead {
+			if o != k && !o.State.dead {
 				p.lockOtherLocked(o, g, true)
 			}
 		}
-		if w := gr.writer; w != nil && w != k && !w.dead {
+		if w := gr.writer; w != nil && w != k && !w.State.dead {
 			p.lockOtherLocked(w, g, true)
 		}
 		clear(gr.readers)
@@ -272,7 +279,7 @@ func (p *Pager) takeLocked(k *kernel, g int, write bool) {
 	}
 	if w := gr.writer; w != nil && w != k {
 		p.lockOtherLocked(w, g, false)
-		if !w.dead {
+		if !w.State.dead {
 			gr.readers[w] = true
 		}
 		gr.writer = nil
@@ -281,7 +288,7 @@ func (p *Pager) takeLocked(k *kernel, g int, write bool) {
 }
 
 func (p *Pager) checkRange(k *kernel, off mo.Offset, n mo.Size) error {
-	return mo.CheckRange(off, n, k.ps, p.cfg.Size)
+	return mo.CheckRange(off, n, k.PageSize(), p.cfg.Size)
 }
 
 // DataRequest implements mo.Object: each page is supplied after the
@@ -295,12 +302,12 @@ func (p *Pager) DataRequest(seqno mo.Seqno, ctl mo.Control, off mo.Offset, n mo.
 		return mo.KernInvalidArgument
 	}
 	write := desired&mo.ProtWrite != 0
-	buf := make([]byte, k.ps)
-	for pg := off; pg < off+mo.Offset(n); pg += mo.Offset(k.ps) {
+	buf := make([]byte, k.PageSize())
+	for pg := off; pg < off+mo.Offset(n); pg += mo.Offset(k.PageSize()) {
 		g := int(pg / mo.Offset(p.cfg.Granule))
 		p.mu.Lock()
 		p.acquireLocked(g)
-		if k.dead {
+		if k.State.dead {
 			p.releaseLocked(g)
 			p.mu.Unlock()
 			return mo.KernTerminated
@@ -331,11 +338,11 @@ func (p *Pager) DataUnlock(seqno mo.Seqno, ctl mo.Control, off mo.Offset, n mo.S
 	if err := p.checkRange(k, off, n); err != nil || !desired.Valid() {
 		return mo.KernInvalidArgument
 	}
-	for pg := off; pg < off+mo.Offset(n); pg += mo.Offset(k.ps) {
+	for pg := off; pg < off+mo.Offset(n); pg += mo.Offset(k.PageSize()) {
 		g := int(pg / mo.Offset(p.cfg.Granule))
 		p.mu.Lock()
 		p.acquireLocked(g)
-		if k.dead {
+		if k.State.dead {
 			p.releaseLocked(g)
 			p.mu.Unlock()
 			return mo.KernTerminated
@@ -343,7 +350,7 @@ func (p *Pager) DataUnlock(seqno mo.Seqno, ctl mo.Control, off mo.Offset, n mo.S
 		p.takeLocked(k, g, true)
 		p.stats.Unlocks++
 		p.mu.Unlock()
-		ctl.LockRequest(pg, k.ps, mo.ReturnNone, false, mo.ProtNone, false)
+		ctl.LockRequest(pg, k.PageSize(), mo.ReturnNone, false, mo.ProtNone, false)
 		p.mu.Lock()
 		p.releaseLocked(g)
 		p.mu.Unlock()
@@ -363,10 +370,11 @@ func (p *Pager) DataReturn(seqno mo.Seqno, ctl mo.Control, off mo.Offset, data [
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i := 0; i < len(data); i += int(k.ps) {
+	ps := int(k.PageSize())
+	for i := 0; i < len(data); i += ps {
 		pg := off + mo.Offset(i)
 		if dirty && p.gran[pg/mo.Offset(p.cfg.Granule)].writer == k {
-			copy(p.data[pg:pg+mo.Offset(k.ps)], data[i:i+int(k.ps)])
+			copy(p.data[pg:pg+mo.Offset(ps)], data[i:i+ps])
 			p.stats.Returns++
 		} else if dirty {
 			p.stats.StaleReturns++
@@ -385,9 +393,9 @@ func (p *Pager) LockCompleted(seqno mo.Seqno, ctl mo.Control, off mo.Offset, n m
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	g := int(off / mo.Offset(p.cfg.Granule))
-	if ch := k.waiting[g]; ch != nil {
+	if ch := k.State.waiting[g]; ch != nil {
 		close(ch)
-		delete(k.waiting, g)
+		delete(k.State.waiting, g)
 	}
 	return nil
 }
@@ -407,19 +415,16 @@ func (p *Pager) Synchronize(seqno mo.Seqno, ctl mo.Control, off mo.Offset, n mo.
 
 // Terminate implements mo.Object; it is taken from an evicted kernel too.
 func (p *Pager) Terminate(seqno mo.Seqno, ctl mo.Control) error {
-	p.mu.Lock()
-	k := p.kernels[ctl]
-	p.mu.Unlock()
-	if k == nil {
-		return mo.KernInvalidArgument
+	k, err := p.kernels.Enter(seqno, ctl)
+	if err != nil {
+		return err
 	}
-	k.seq.Enter(seqno)
 	p.mu.Lock()
-	k.dead = true
+	k.State.dead = true
 	p.forgetLocked(k)
-	delete(p.kernels, ctl)
+	p.kernels.Terminate(k)
 	p.mu.Unlock()
-	k.seq.Leave(seqno)
+	k.Leave(seqno)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package coherence
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"runtime"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tamach/tamach/mo"
 	"github.com/tamach/tamach/mo/moremote"
+	"github.com/tamach/tamach/mo/motest"
 	"github.com/tamach/tamach/vm"
 	"github.com/tamach/tamach/vm/vmtest"
 )
@@ -201,5 +203,35 @@ func TestVanishedKernelIsEvicted(t *testing.T) {
 	}
 	if s := p.Stats(); s.Evictions != 1 {
 		t.Fatalf("stats %+v: want one eviction", s)
+	}
+}
+
+// TestLifecycleRules: the calls of a kernel that never sent init, a
+// second init, and the calls after terminate are refused as the mo
+// package says (mo.Kernels), without an answer.
+func TestLifecycleRules(t *testing.T) {
+	p, err := New(Config{Size: objSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl, stranger := motest.NewFrameControl(4<<10, nil), motest.NewFrameControl(4<<10, nil)
+	want := func(what string, err, want error) {
+		t.Helper()
+		if !errors.Is(err, want) {
+			t.Errorf("%s: got %v, want %v", what, err, want)
+		}
+	}
+	if err := p.Init(0, ctl, 4<<10); err != nil {
+		t.Fatal(err)
+	}
+	want("second init", p.Init(1, ctl, 4<<10), mo.KernInvalidArgument)
+	want("data_request from a control that never sent init", p.DataRequest(1, stranger, 0, 4<<10, mo.ProtRead), mo.KernInvalidArgument)
+	want("data_request", p.DataRequest(2, ctl, 0, 4<<10, mo.ProtRead), nil)
+	want("terminate", p.Terminate(3, ctl), nil)
+	want("data_request after terminate", p.DataRequest(4, ctl, 0, 4<<10, mo.ProtRead), mo.KernTerminated)
+	want("terminate after terminate", p.Terminate(4, ctl), mo.KernTerminated)
+	want("init after terminate", p.Init(0, ctl, 4<<10), mo.KernTerminated)
+	if ctl.Supplies != 1 || stranger.Supplies != 0 {
+		t.Errorf("%d and %d supplies, want 1 and 0", ctl.Supplies, stranger.Supplies)
 	}
 }
