@@ -12,6 +12,7 @@ import (
 	"github.com/tamach/tamach/board"
 	"github.com/tamach/tamach/board/qemu"
 	"github.com/tamach/tamach/mo"
+	"github.com/tamach/tamach/mo/motest"
 	"github.com/tamach/tamach/pager/rampager"
 	"github.com/tamach/tamach/pager/zerofill"
 	"github.com/tamach/tamach/pmap"
@@ -191,6 +192,47 @@ func TestTargetUnmappedAccessIsUnhandled(t *testing.T) {
 	if rep := tg.Kernel.LastUnhandled(); rep.Addr != f.Addr || rep.Reason != ReasonNoMapping {
 		t.Fatalf("LastUnhandled = %+v", rep)
 	}
+}
+
+// TestTargetPagerLookupInTheHandlerAllocatesNothing: the pager's lookup
+// of the calling kernel (mo.Kernels.Enter), made inside the fault handler
+// for a mo.FaultSafe pager, allocates nothing when it must scan the
+// registry: a second kernel's data request between the faults takes the
+// pager's cached control each time, so every fault's lookup scans.
+func TestTargetPagerLookupInTheHandlerAllocatesNothing(t *testing.T) {
+	tg := newTarget(t, 8)
+	k := tg.Kernel
+	const pages = 64
+	obj, _ := rampager.New(rampager.Config{Size: pages * 4096})
+	other := motest.NewFrameControl(4096, nil)
+	if err := obj.Init(0, other, 4096); err != nil {
+		t.Fatal(err)
+	}
+	r, err := k.Map(obj, pages*4096, 0, pages*4096, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := r.Bytes()
+	s0 := k.Stats()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	sum := byte(0)
+	for i := 0; i < pages; i++ {
+		if err := obj.DataRequest(mo.Seqno(1+i), other, 0, 4096, mo.ProtRead); err != nil {
+			t.Fatal(err)
+		}
+		sum += w[i*4096]
+	}
+	runtime.ReadMemStats(&after)
+	s := k.Stats()
+	if s.FaultsPager-s0.FaultsPager != pages || s.Yields != s0.Yields || other.Supplies != pages {
+		t.Fatalf("%d pager faults, %d yields, %d supplies to the other kernel; want %d, 0, %d",
+			s.FaultsPager-s0.FaultsPager, s.Yields-s0.Yields, other.Supplies, pages, pages)
+	}
+	if n := after.Mallocs - before.Mallocs; n != 0 {
+		t.Fatalf("%d heap allocations over %d faults and requests (sum %d)", n, 2*pages, sum)
+	}
+	r.Unmap()
 }
 
 // TestTargetFaultPathAllocatesNothing counts heap allocations over real
