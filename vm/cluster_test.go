@@ -2,6 +2,7 @@ package vm
 
 import (
 	"bytes"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -79,14 +80,21 @@ func clusterPage(pg int, round byte) []byte {
 
 // clusterPager is a default pager with one store, a countingRAM of
 // pages slots: its cluster size is chosen from the store (4 pages).
-func clusterPager(t *testing.T, pages int) (*defaultpager.Pager, *countingRAM) {
+func clusterPager(t testing.TB, pages int) (*defaultpager.Pager, *countingRAM) {
+	t.Helper()
+	return clusterPagerOf(t, pages, 0)
+}
+
+// clusterPagerOf is clusterPager announcing clusters of clusterPages
+// (defaultpager.Config.ClusterPages).
+func clusterPagerOf(t testing.TB, pages, clusterPages int) (*defaultpager.Pager, *countingRAM) {
 	t.Helper()
 	ram, err := store.NewRAM(make([]byte, pages*clusterPS), clusterPS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := &countingRAM{RAM: ram}
-	p, err := defaultpager.New(defaultpager.Config{})
+	p, err := defaultpager.New(defaultpager.Config{ClusterPages: clusterPages})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +110,7 @@ func clusterPager(t *testing.T, pages int) (*defaultpager.Pager, *countingRAM) {
 
 // storedObject makes an object of p of pages pages, every page stored
 // (round 1), as a kernel that paged them out and terminated it left it.
-func storedObject(t *testing.T, p *defaultpager.Pager, pages int) *defaultpager.Object {
+func storedObject(t testing.TB, p *defaultpager.Pager, pages int) *defaultpager.Object {
 	t.Helper()
 	obj, err := p.ObjectCreate(mo.Size(pages * clusterPS))
 	if err != nil {
@@ -465,4 +473,39 @@ func TestClusterFaultAllocatesNothing(t *testing.T) {
 		checkPage(t, e, r, pg, 1)
 	}
 	e.check(t)
+}
+
+// BenchmarkSequentialPageIn: per page, a read fault on the next page of
+// an object four times the frames whose pages are all in the pager's
+// RAM store, in order and round again, served inside the handler: with
+// clusters of 1 a page-in per fault, with clusters of 4 a page-in of
+// four pages for every fourth page and a resident fault for the others.
+// x4KiBcopy is per page.
+func BenchmarkSequentialPageIn(b *testing.B) {
+	const frames, pages = 64, 256
+	for _, cl := range []int{1, 4} {
+		b.Run(fmt.Sprintf("cluster=%d", cl), func(b *testing.B) {
+			base := copyBaseline(b)
+			p, _ := clusterPagerOf(b, 2*pages, cl)
+			e := newEnv(b, envOpt{ps: clusterPS, frames: frames, noPageout: true, dp: p})
+			obj := storedObject(b, p, pages)
+			r, err := e.k.Map(obj, pages*clusterPS, 0, pages*clusterPS, MapOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			f := pmap.Fault{Access: pmap.Read, Kind: pmap.KindTranslation, Level: 2, Status: pmap.FSTranslationPage}
+			before := e.k.Stats()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				f.Addr = r.Addr() + uint32(i%pages*clusterPS)
+				if res := e.k.HandleFault(&f, true); res != pmap.Retry {
+					b.Fatalf("fault on page %d: %v (%v)", i%pages, res, e.k.LastUnhandled().Reason)
+				}
+			}
+			b.StopTimer()
+			report(b, base)
+			s := e.k.Stats()
+			b.ReportMetric(float64(s.DataRequests-before.DataRequests)/float64(b.N), "requests/page")
+		})
+	}
 }
