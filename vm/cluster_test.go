@@ -10,6 +10,7 @@ import (
 	"github.com/tamach/tamach/mo"
 	"github.com/tamach/tamach/mo/motest"
 	"github.com/tamach/tamach/pager/defaultpager"
+	"github.com/tamach/tamach/pager/rampager"
 	"github.com/tamach/tamach/pager/store"
 	"github.com/tamach/tamach/pmap"
 )
@@ -508,4 +509,59 @@ func BenchmarkSequentialPageIn(b *testing.B) {
 			b.ReportMetric(float64(s.DataRequests-before.DataRequests)/float64(b.N), "requests/page")
 		})
 	}
+}
+
+// TestClusterLeavesPreciousPage: a pager that supplies its pages precious
+// (rampager) and asks for clusters of 4 (change_attributes): page 2 is
+// resident, precious and written, pages 0, 1 and 3 were flushed (and
+// returned, being precious). A fault on page 1 asks for pages 0-1 only;
+// page 2 stays precious with the data written.
+func TestClusterLeavesPreciousPage(t *testing.T) {
+	tr := mo.NewTrace(256)
+	e := newEnv(t, envOpt{ps: clusterPS, frames: 64, trace: tr, noPageout: true})
+	var init []byte
+	for pg := 0; pg < 8; pg++ {
+		init = append(init, clusterPage(pg, 1)...)
+	}
+	obj, err := rampager.New(rampager.Config{Size: 8 * clusterPS, Initial: init, Precious: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.k.Map(obj, 8*clusterPS, 0, 8*clusterPS, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attr, err := r.o.ctl.GetAttributes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	attr.ClusterSize = 4 * clusterPS
+	if err := r.o.ctl.ChangeAttributes(attr, false); err != nil {
+		t.Fatal(err)
+	}
+	mark := tr.Total()
+	if err := e.store(r.Addr()+2*clusterPS, clusterPage(2, 9)); err != nil {
+		t.Fatal(err)
+	}
+	if got := requests(tr, mark); len(got) != 1 || got[0] != [2]int{0, 4} {
+		t.Fatalf("data_requests %v, want one of pages 0-3", got)
+	}
+	for _, pg := range []int{0, 1, 3} {
+		if err := r.o.ctl.LockRequest(mo.Offset(pg*clusterPS), clusterPS, mo.ReturnNone, true, mo.ProtNone, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark = tr.Total()
+	checkPage(t, e, r, 1, 1)
+	if got := requests(tr, mark); len(got) != 1 || got[0] != [2]int{0, 2} {
+		t.Fatalf("data_requests %v, want pages 0-1", got)
+	}
+	if fl, ok := frameFlags(e, r, 2); !ok || fl&(pgPrecious|pgDirty) != pgPrecious|pgDirty {
+		t.Fatalf("page 2: resident %v flags %#x, want precious and dirty", ok, fl)
+	}
+	checkPage(t, e, r, 2, 9)
+	if s := e.k.Stats(); s.Refused != 0 {
+		t.Fatalf("%d answers refused", s.Refused)
+	}
+	e.check(t)
 }
