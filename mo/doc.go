@@ -100,19 +100,20 @@
 // # Allocation
 //
 // Nothing on the data path allocates: the mo helpers (CheckRange, Sequencer
-// on its uncontended path, Kernels.Enter and Lookup, Trace.Record) allocate
-// nothing, and a pager that
-// answers DataRequest synchronously can do so without heap allocation (the
-// reference pagers in pager/ prove it with testing.AllocsPerRun), because the
-// vm fault path calls DataRequest where it must not allocate.
+// on its uncontended path, Kernels.Enter, EnterRange and Lookup,
+// Trace.Record) allocate nothing, and a pager that answers DataRequest
+// synchronously can do so without heap allocation (the reference pagers in
+// pager/ prove it with testing.AllocsPerRun), because the vm fault path
+// calls DataRequest where it must not allocate.
 //
 // # Lock order
 //
 // Sequencer.mu and Trace.mu are leaves: nothing is called while they are
-// held. Kernels.mu is taken only by Kernels.Init, which holds it across the
-// pager's accept function (so before any lock that function takes) and
-// while it allocates; Enter, Lookup, Terminate and All take no lock, so a
-// pager may call them with its own locks held, and the fault handler may
-// call Enter. A pager's own lock order therefore reads: a seqno turn (taken
-// by Kernels.Enter, or Sequencer.Enter) before the pager's locks.
+// held. Kernels.mu is taken only by Kernels.Init and Close; Init holds it
+// across the pager's accept function (so before any lock that function
+// takes) and while it allocates. The other Kernels methods take no lock,
+// so a pager may call them with its own locks held, and the fault handler
+// may call Enter and EnterRange. A pager's own lock order therefore reads:
+// a seqno turn (taken by Kernels.Enter or EnterRange, or Sequencer.Enter)
+// before the pager's locks.
 package mo

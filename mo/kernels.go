@@ -47,9 +47,10 @@ import (
 //
 // Kernels.mu serialises Init and Close; Init holds it across the pager's
 // accept function, which may take the pager's own locks (Kernels.mu before
-// them), and while it allocates. Close takes it alone. Enter, Lookup, Terminate and All take
-// no lock and allocate nothing, so a fault handler may call them (the
-// turn Enter takes is the caller's to keep due: see FaultSafe).
+// them), and while it allocates. Close takes it alone. The other methods
+// take no lock and allocate nothing, so a pager may call them with its own
+// locks held, and a fault handler may call Enter and EnterRange (the turn
+// they take is the caller's to keep due: see FaultSafe).
 type Kernels[S any] struct {
 	mu     sync.Mutex // serialises Init and Close; see Lock order
 	closed error      // protected by mu: what Init answers after Close
@@ -63,10 +64,12 @@ type Kernels[S any] struct {
 
 // Kernel is one control's entry in a Kernels registry.
 type Kernel[S any] struct {
-	ctl      Control // immutable, first: compared on every call
-	pageSize Size    // immutable
-	seq      Sequencer
+	// ctl, pageSize and dead, read on every call, share a cache line
+	// with the Sequencer's state.
+	ctl      Control     // immutable
+	pageSize Size        // immutable
 	dead     atomic.Bool // set once, by Terminate or a refused Init
+	seq      Sequencer
 
 	// State is the pager's state for this kernel. It is set by the
 	// accept function of Init before the Kernel is published; a pager
@@ -189,6 +192,43 @@ func (r *Kernels[S]) Enter(seqno Seqno, ctl Control) (*Kernel[S], error) {
 		return nil, KernTerminated
 	}
 	return k, nil
+}
+
+// EnterRange is Enter followed by CheckRange of [offset, offset+length)
+// against the kernel's page size and objectSize: on a bad range the turn
+// is left and the error is KernInvalidArgument. Like Enter it allocates
+// nothing, takes no lock and has no defer.
+func (r *Kernels[S]) EnterRange(seqno Seqno, ctl Control, offset Offset, length Size, objectSize Size) (*Kernel[S], error) {
+	// Enter's steps, not a call to it: this is the fault path of a
+	// pager such as defaultpager, where a call level costs.
+	k := r.last.Load()
+	if k == nil || k.ctl != ctl {
+		var err error
+		if k, err = r.lookup(ctl); err != nil {
+			return nil, err
+		}
+	}
+	k.seq.Enter(seqno)
+	if dead := k.dead.Load(); dead || CheckRange(offset, length, k.pageSize, objectSize) != nil {
+		k.seq.Leave(seqno)
+		if dead {
+			return nil, KernTerminated
+		}
+		return nil, KernInvalidArgument
+	}
+	return k, nil
+}
+
+// Acknowledge takes and leaves seqno's turn for ctl: the whole of a call
+// that asks nothing of the pager but to keep the order, as mo.NoReplies'
+// Acknowledge. The errors are Enter's.
+func (r *Kernels[S]) Acknowledge(seqno Seqno, ctl Control) error {
+	k, err := r.Enter(seqno, ctl)
+	if err != nil {
+		return err
+	}
+	k.seq.Leave(seqno)
+	return nil
 }
 
 // Lookup returns ctl's live kernel without taking a turn:

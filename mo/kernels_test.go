@@ -129,23 +129,28 @@ func TestKernelsCallAfterTerminateIsTerminated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A call that waits for its turn behind Terminate is refused once it
-	// gets it, and leaves it.
+	// Calls that wait for their turns behind Terminate are refused once
+	// they get them, and leave them.
 	waited := make(chan error)
 	go func() {
 		_, err := r.Enter(2, a)
 		waited <- err
 	}()
-	for k.seq.waiters.Load() == 0 {
-		runtime.Gosched() // until the call waits for turn 2
+	go func() {
+		_, err := r.EnterRange(3, a, 0, 4096, 8192)
+		waited <- err
+	}()
+	for k.seq.waiters.Load() < 2 {
+		runtime.Gosched() // until both calls wait
 	}
 	r.Terminate(k)
 	k.Leave(1)
 	wantErr(t, "call that waited for its turn behind terminate", <-waited, KernTerminated)
-	if k.seq.Next() != 3 {
-		t.Errorf("next turn %d, want 3: the refused call left its turn", k.seq.Next())
+	wantErr(t, "call that waited for its turn behind terminate", <-waited, KernTerminated)
+	if k.seq.Next() != 4 {
+		t.Errorf("next turn %d, want 4: the refused calls left their turns", k.seq.Next())
 	}
-	_, err = r.Enter(3, a)
+	_, err = r.Enter(4, a)
 	wantErr(t, "call after terminate", err, KernTerminated)
 	_, err = r.Lookup(a)
 	wantErr(t, "lookup after terminate", err, KernTerminated)
@@ -307,4 +312,28 @@ func TestKernelsInitAfterCloseIsRefused(t *testing.T) {
 	} else {
 		k.Leave(1)
 	}
+}
+
+func TestKernelsEnterRangeRefusesABadRangeAndLeavesTheTurn(t *testing.T) {
+	var r Kernels[testState]
+	a := &testControl{1}
+	mustInit(t, &r, a, 4096, 1)
+	_, err := r.EnterRange(1, a, 100, 4096, 16384)
+	wantErr(t, "unaligned range", err, KernInvalidArgument)
+	_, err = r.EnterRange(2, a, 16384, 4096, 16384)
+	wantErr(t, "range beyond the object", err, KernInvalidArgument)
+	k, err := r.EnterRange(3, a, 4096, 8192, 16384)
+	if err != nil {
+		t.Fatalf("good range: %v", err)
+	}
+	k.Leave(3)
+	if err := r.Acknowledge(4, a); err != nil {
+		t.Fatal(err)
+	}
+	if n := k.seq.Next(); n != 5 {
+		t.Errorf("next turn %d, want 5: every call took and left its turn", n)
+	}
+	_, err = r.EnterRange(5, &testControl{2}, 0, 4096, 16384)
+	wantErr(t, "range call from a stranger", err, KernInvalidArgument)
+	wantErr(t, "acknowledge from a stranger", r.Acknowledge(5, &testControl{2}), KernInvalidArgument)
 }

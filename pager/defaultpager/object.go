@@ -69,7 +69,7 @@ func (p *Pager) newObject(size, pageSize mo.Size, temporary bool) (*Object, erro
 		return nil, mo.KernInvalidArgument
 	}
 	o := &Object{p: p, size: size, slots: make([]uint64, size/p.ps), temporary: temporary}
-	o.Acknowledge = o.acknowledge
+	o.Acknowledge = o.kernels.Acknowledge
 	objs := make([]*Object, 0, len(p.objects)+1)
 	p.mu.Lock()
 	for _, x := range p.objects {
@@ -180,12 +180,8 @@ func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
 // turn is due (vm makes a call there only when no other call on the
 // object is under way), so kernels.Enter does not wait.
 func (o *Object) begin(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) (*kernel, error) {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, length, o.size)
 	if err != nil {
-		return nil, err
-	}
-	if err := mo.CheckRange(offset, length, k.PageSize(), o.size); err != nil {
-		k.Leave(seqno)
 		return nil, err
 	}
 	o.p.mu.Lock()
@@ -254,7 +250,7 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 // refuses it with KernInvalidArgument, or with the error of a control the
 // object does not know.
 func (o *Object) refuse(seqno mo.Seqno, ctl mo.Control) error {
-	if err := o.acknowledge(seqno, ctl); err != nil {
+	if err := o.kernels.Acknowledge(seqno, ctl); err != nil {
 		return err
 	}
 	return mo.KernInvalidArgument
@@ -511,14 +507,11 @@ func (o *Object) DataInitialize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset
 }
 
 func (o *Object) pageOut(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte) error {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, mo.Size(len(data)), o.size)
 	if err != nil {
 		return err
 	}
 	defer k.Leave(seqno)
-	if err := mo.CheckRange(offset, mo.Size(len(data)), k.PageSize(), o.size); err != nil {
-		return err
-	}
 	p := o.p
 	ps := int(p.ps)
 	u0, n := int(offset/mo.Offset(ps)), len(data)/ps
@@ -696,16 +689,5 @@ func (o *Object) Destroy(reason error) error {
 			k.Control().Destroy(reason)
 		}
 	}
-	return nil
-}
-
-// acknowledge takes and leaves the turn of a reply call this pager did not
-// ask for (see mo.NoReplies).
-func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.kernels.Enter(seqno, ctl)
-	if err != nil {
-		return err
-	}
-	k.Leave(seqno)
 	return nil
 }

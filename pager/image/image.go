@@ -221,7 +221,7 @@ func New(cfg Config) (*Object, error) {
 	}
 	o := &Object{cfg: cfg, units: int(cfg.Size / ps), ovCtl: &overlayControl{}}
 	o.cond.L = &o.mu
-	o.Acknowledge = o.acknowledge
+	o.Acknowledge = o.kernels.Acknowledge
 	o.modified = make([]uint64, (o.units+63)/64)
 	for i := 0; i < cfg.Buffers; i++ {
 		o.bufs = append(o.bufs, make([]byte, cfg.MaxPageSize))
@@ -263,12 +263,8 @@ func (o *Object) Init(seqno mo.Seqno, ctl mo.Control, pageSize mo.Size) error {
 
 // begin checks a range call, counts an answer under way, leaves the turn.
 func (o *Object) begin(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size) (*kernel, error) {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, length, o.cfg.Size)
 	if err != nil {
-		return nil, err
-	}
-	if err := mo.CheckRange(offset, length, k.PageSize(), o.cfg.Size); err != nil {
-		k.Leave(seqno)
 		return nil, err
 	}
 	o.mu.Lock()
@@ -450,14 +446,11 @@ func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, le
 // DataReturn implements mo.Object: dirty pages go to the overlay; clean
 // ones carry nothing new (the pager supplies nothing precious).
 func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte, dirty, kernelCopy bool) error {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, mo.Size(len(data)), o.cfg.Size)
 	if err != nil {
 		return err
 	}
 	defer k.Leave(seqno)
-	if err := mo.CheckRange(offset, mo.Size(len(data)), k.PageSize(), o.cfg.Size); err != nil {
-		return err
-	}
 	if !dirty {
 		return nil
 	}
@@ -553,19 +546,8 @@ func (o *Object) Destroy(reason error) error {
 // refuses it with KernInvalidArgument, or with the error of a control the
 // object does not know.
 func (o *Object) refuse(seqno mo.Seqno, ctl mo.Control) error {
-	if err := o.acknowledge(seqno, ctl); err != nil {
+	if err := o.kernels.Acknowledge(seqno, ctl); err != nil {
 		return err
 	}
 	return mo.KernInvalidArgument
-}
-
-// acknowledge takes and leaves the turn of a reply call this pager did not
-// ask for (see mo.NoReplies).
-func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.kernels.Enter(seqno, ctl)
-	if err != nil {
-		return err
-	}
-	k.Leave(seqno)
-	return nil
 }

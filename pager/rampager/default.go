@@ -190,7 +190,7 @@ func (d *Default) Create(ctl mo.Control, size, pageSize mo.Size) (mo.DefaultObje
 		return nil, mo.KernInvalidArgument
 	}
 	o := &defaultObject{d: d, size: size, pages: make(map[mo.Offset]slotRef)}
-	o.Acknowledge = o.acknowledge
+	o.Acknowledge = o.kernels.Acknowledge
 	// Create is seqno 0, the Init of ctl.
 	k, err := o.kernels.Init(0, ctl, pageSize, func(mo.Size) (struct{}, error) { return struct{}{}, nil })
 	if err != nil {
@@ -342,16 +342,6 @@ func (o *defaultObject) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 		}
 	}
 	o.d.mu.Unlock()
-	o.leave(seqno)
-	return nil
-}
-
-// acknowledge takes and leaves the turn of a reply call this pager did not
-// ask for (see mo.NoReplies).
-func (o *defaultObject) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
-	if err := o.enter(seqno, ctl); err != nil {
-		return err
-	}
 	o.leave(seqno)
 	return nil
 }

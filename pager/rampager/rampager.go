@@ -115,7 +115,7 @@ func New(cfg Config) (*Object, error) {
 		arena: make([]byte, cfg.Size),
 	}
 	o.cond.L = &o.mu
-	o.Acknowledge = o.acknowledge
+	o.Acknowledge = o.kernels.Acknowledge
 	copy(o.arena, cfg.Initial)
 	if cfg.Async {
 		o.jobs = make(chan job, 1024)
@@ -243,13 +243,12 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 // DataUnlock implements mo.Object. This pager never locks pages, so it
 // unlocks at once.
 func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, length, o.cfg.Size)
 	if err != nil {
 		return err
 	}
-	err = mo.CheckRange(offset, length, k.PageSize(), o.cfg.Size)
 	k.Leave(seqno)
-	if err != nil || !desired.Valid() {
+	if !desired.Valid() {
 		return mo.KernInvalidArgument
 	}
 	return ctl.LockRequest(offset, length, mo.ReturnNone, false, mo.ProtNone, false)
@@ -259,14 +258,11 @@ func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, le
 // before the call returns; clean (precious) pages are only counted, since
 // the pager kept its copy.
 func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte, dirty, kernelCopy bool) error {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, mo.Size(len(data)), o.cfg.Size)
 	if err != nil {
 		return err
 	}
 	defer k.Leave(seqno)
-	if err := mo.CheckRange(offset, mo.Size(len(data)), k.PageSize(), o.cfg.Size); err != nil {
-		return err
-	}
 	o.mu.Lock()
 	o.Returns++
 	if dirty {
@@ -282,13 +278,12 @@ func (o *Object) DataReturn(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, da
 
 // Synchronize implements mo.Object: returned data is in the arena already.
 func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, flags mo.SyncFlags) error {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, length, o.cfg.Size)
 	if err != nil {
 		return err
 	}
-	err = mo.CheckRange(offset, length, k.PageSize(), o.cfg.Size)
 	k.Leave(seqno)
-	if err != nil || !flags.Valid() {
+	if !flags.Valid() {
 		return mo.KernInvalidArgument
 	}
 	return ctl.SynchronizeCompleted(offset, length)
@@ -309,17 +304,6 @@ func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 		o.cond.Wait()
 	}
 	o.mu.Unlock()
-	k.Leave(seqno)
-	return nil
-}
-
-// acknowledge takes and leaves the turn of a reply call this pager did not
-// ask for (see mo.NoReplies).
-func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.kernels.Enter(seqno, ctl)
-	if err != nil {
-		return err
-	}
 	k.Leave(seqno)
 	return nil
 }

@@ -65,7 +65,7 @@ func New(size mo.Size) (*Object, error) {
 		arena:   make([]byte, size),
 		written: make([]atomic.Uint32, (size/mo.MinPageSize+31)/32),
 	}
-	o.Acknowledge = o.acknowledge
+	o.Acknowledge = o.kernels.Acknowledge
 	return o, nil
 }
 
@@ -181,27 +181,23 @@ func (o *Object) DataRequest(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, l
 // DataUnlock implements mo.Object. This pager never locks pages, so it
 // unlocks at once.
 func (o *Object) DataUnlock(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, desired mo.Prot) error {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, length, o.size)
 	if err != nil {
 		return err
 	}
-	err = mo.CheckRange(offset, length, k.PageSize(), o.size)
 	k.Leave(seqno)
-	if err != nil || !desired.Valid() {
+	if !desired.Valid() {
 		return mo.KernInvalidArgument
 	}
 	return ctl.LockRequest(offset, length, mo.ReturnNone, false, mo.ProtNone, false)
 }
 
 func (o *Object) store(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, data []byte) error {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, mo.Size(len(data)), o.size)
 	if err != nil {
 		return err
 	}
 	defer k.Leave(seqno)
-	if err := mo.CheckRange(offset, mo.Size(len(data)), k.PageSize(), o.size); err != nil {
-		return err
-	}
 	o.mu.Lock()
 	copy(o.arena[offset:], data)
 	o.setWrittenLocked(offset, mo.Size(len(data)))
@@ -223,13 +219,12 @@ func (o *Object) DataInitialize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset
 // Synchronize implements mo.Object: data is stable once returned, so it
 // completes at once.
 func (o *Object) Synchronize(seqno mo.Seqno, ctl mo.Control, offset mo.Offset, length mo.Size, flags mo.SyncFlags) error {
-	k, err := o.kernels.Enter(seqno, ctl)
+	k, err := o.kernels.EnterRange(seqno, ctl, offset, length, o.size)
 	if err != nil {
 		return err
 	}
-	err = mo.CheckRange(offset, length, k.PageSize(), o.size)
 	k.Leave(seqno)
-	if err != nil || !flags.Valid() {
+	if !flags.Valid() {
 		return mo.KernInvalidArgument
 	}
 	return ctl.SynchronizeCompleted(offset, length)
@@ -243,17 +238,6 @@ func (o *Object) Terminate(seqno mo.Seqno, ctl mo.Control) error {
 		return err
 	}
 	o.kernels.Terminate(k)
-	k.Leave(seqno)
-	return nil
-}
-
-// acknowledge takes and leaves the turn of a reply call this pager did not
-// ask for (see mo.NoReplies).
-func (o *Object) acknowledge(seqno mo.Seqno, ctl mo.Control) error {
-	k, err := o.kernels.Enter(seqno, ctl)
-	if err != nil {
-		return err
-	}
 	k.Leave(seqno)
 	return nil
 }
