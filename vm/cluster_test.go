@@ -95,15 +95,8 @@ func clusterPagerOf(t testing.TB, pages, clusterPages int) (*defaultpager.Pager,
 		t.Fatal(err)
 	}
 	st := &countingRAM{RAM: ram}
-	p, err := defaultpager.New(defaultpager.Config{ClusterPages: clusterPages})
+	p, err := defaultpager.NewOver(defaultpager.Config{ClusterPages: clusterPages}, st)
 	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := p.BackingStoreCreate(0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AddSegment(id, st); err != nil {
 		t.Fatal(err)
 	}
 	return p, st

@@ -40,15 +40,8 @@ func runNBD(args []string) error {
 	fmt.Printf("nbd: export %q of %d pages at %v, connected in %v (TCP connect %v)\n", *export, client.Pages(), addr,
 		time.Since(t0).Round(time.Microsecond), ns.DialTime.Round(time.Microsecond))
 
-	dp, err := defaultpager.New(defaultpager.Config{})
+	dp, err := defaultpager.NewOver(defaultpager.Config{}, client)
 	if err != nil {
-		return err
-	}
-	id, err := dp.BackingStoreCreate(0, 0)
-	if err != nil {
-		return err
-	}
-	if err := dp.AddSegment(id, client); err != nil {
 		return err
 	}
 	l := layout

@@ -42,15 +42,8 @@ var seqStores = []struct {
 // out and terminated it would have left it.
 func storedObjectOver(tb testing.TB, st store.Store, clusterPages int) (*Pager, *Object) {
 	tb.Helper()
-	p, err := New(Config{ClusterPages: clusterPages})
+	p, err := NewOver(Config{ClusterPages: clusterPages}, st)
 	if err != nil {
-		tb.Fatal(err)
-	}
-	id, err := p.BackingStoreCreate(0, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := p.AddSegment(id, st); err != nil {
 		tb.Fatal(err)
 	}
 	obj, err := p.ObjectCreate(seqPages * ps)

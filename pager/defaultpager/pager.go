@@ -244,6 +244,28 @@ func (p *Pager) attributes(strategy mo.CopyStrategy, kps mo.Size) mo.Attributes 
 	return mo.Attributes{CopyStrategy: strategy, ClusterSize: size}
 }
 
+// NewOver returns a pager of cfg with one backing store (priority 0, the
+// default cluster size) whose segments are stores, in order: New,
+// BackingStoreCreate and AddSegment for each, the common setup.
+func NewOver(cfg Config, stores ...store.Store) (*Pager, error) {
+	p, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	id, err := p.BackingStoreCreate(0, 0)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	for _, st := range stores {
+		if err := p.AddSegment(id, st); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
 // BackingStoreCreate implements mo.BackingStores: a store with no space
 // (default_pager_backing_store_create). clusterSize is a multiple of the
 // page size making a power of two of pages, at most MaxClusterPages; 0

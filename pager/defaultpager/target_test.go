@@ -69,15 +69,8 @@ func pagerOver(t testing.TB, st store.Store) *Pager {
 // pagerOverConfig makes a pager of cfg with st as its one store.
 func pagerOverConfig(t testing.TB, st store.Store, cfg Config) *Pager {
 	t.Helper()
-	p, err := New(cfg)
+	p, err := NewOver(cfg, st)
 	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := p.BackingStoreCreate(0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AddSegment(id, st); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -546,19 +546,12 @@ func TestAnswerAfterTerminate(t *testing.T) {
 // mustDefault is a default pager over st (nil: 256 pages of RAM).
 func mustDefault(t testing.TB, st store.Store) *defaultpager.Pager {
 	t.Helper()
-	p, err := defaultpager.New(defaultpager.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := p.BackingStoreCreate(0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if st == nil {
 		ram, _ := store.NewRAM(make([]byte, 256*ps), ps)
 		st = ram
 	}
-	if err := p.AddSegment(id, st); err != nil {
+	p, err := defaultpager.NewOver(defaultpager.Config{}, st)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return p
