@@ -14,7 +14,7 @@ import (
 
 // proxy serves every connection of l by relaying it to the host address
 // addr: stack B plays QEMU's guestfwd.
-func proxy(l net.Listener, addr string) {
+func proxy(l net.Listener, addr func() string) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -22,7 +22,7 @@ func proxy(l net.Listener, addr string) {
 		}
 		go func() {
 			defer c.Close()
-			h, err := net.Dial("tcp", addr)
+			h, err := net.Dial("tcp", addr())
 			if err != nil {
 				return
 			}
@@ -46,7 +46,7 @@ func TestNBDOverTheStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	go proxy(l, srv.Addr())
+	go proxy(l, srv.Addr)
 	c, err := nbd.New(nbd.Config{Dial: a.Dialer(netip.AddrPortFrom(addrB.Addr(), 10809)), Export: srv.Export,
 		PageSize: ps, RetryFor: 20 * time.Second, BackoffMin: 5 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
 	if err != nil {

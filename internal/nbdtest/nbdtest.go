@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,8 +29,13 @@ type QemuNBD struct {
 	t      testing.TB
 	Image  string // the served file
 	Export string // the export's name
-	Port   int
-	pid    int
+	// Port is the port the server was started on. A restart (Start)
+	// may move it when the port stays taken: Addr and Dial follow.
+	Port int
+	pid  int
+
+	mu   sync.Mutex
+	port int // the port now: Port, or where Start moved the server
 }
 
 // NeedTool finds a host command, skipping the test when it is missing, or
@@ -110,6 +116,7 @@ func StartQemuNBD(t testing.TB, size int64) *QemuNBD {
 	var last error
 	for try := 0; try < 5; try++ { // another process may take the port first
 		s.Port = FreePort(t)
+		s.port = s.Port
 		if last = s.start(); last == nil {
 			t.Cleanup(s.Kill)
 			return s
@@ -128,7 +135,7 @@ func (s *QemuNBD) start() error {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-nbd", "--fork", "--pid-file", pidFile, "--persistent", "--shared", "8",
 		"--format", "raw", "--cache", "writeback", "--export-name", s.Export,
-		"--bind", "127.0.0.1", "--port", strconv.Itoa(s.Port), s.Image)
+		"--bind", "127.0.0.1", "--port", strconv.Itoa(s.currentPort()), s.Image)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("qemu-nbd: %v: %s", err, out)
@@ -141,16 +148,40 @@ func (s *QemuNBD) start() error {
 	return err
 }
 
-// Start restarts a killed server on the same port.
+// Start restarts a killed server on the same port, trying for up to
+// five seconds: the port may stay taken a moment after the kill (another
+// process probing it, as FreePort does). Then it moves the server to a
+// free port, which Addr and Dial follow, and logs the move; a client
+// that dials a fixed address (a relay's) then fails as it would have.
 func (s *QemuNBD) Start() {
 	s.t.Helper()
 	var err error
-	for try := 0; try < 3; try++ {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if err = s.start(); err == nil {
 			return
 		}
+		if time.Now().After(deadline) {
+			break
+		}
 	}
-	s.t.Errorf("restarting qemu-nbd on port %d: %v", s.Port, err)
+	old := s.currentPort()
+	for try := 0; try < 5; try++ {
+		s.mu.Lock()
+		s.port = FreePort(s.t)
+		s.mu.Unlock()
+		var moved error
+		if moved = s.start(); moved == nil {
+			s.t.Logf("qemu-nbd: port %d stayed taken (%v); restarted on port %d", old, err, s.currentPort())
+			return
+		}
+	}
+	s.t.Errorf("restarting qemu-nbd on port %d: %v", old, err)
+}
+
+func (s *QemuNBD) currentPort() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.port
 }
 
 // Kill stops the server with SIGKILL (no orderly shutdown) and waits
@@ -176,8 +207,15 @@ func (s *QemuNBD) Kill() {
 	s.t.Errorf("qemu-nbd %d still running after SIGKILL", pid)
 }
 
-// Addr is the server's host:port.
-func (s *QemuNBD) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+// Addr is the server's host:port now.
+func (s *QemuNBD) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.currentPort())) }
+
+// Dial connects to the server where it is now (a client's Dial that
+// follows a restart that moved the port).
+func (s *QemuNBD) Dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", s.Addr())
+}
 
 // Dialer dials addr on loopback.
 func Dialer(addr string) func(ctx context.Context) (net.Conn, error) {

@@ -23,7 +23,7 @@ func BenchmarkNBDPageOut(b *testing.B) {
 
 func benchPageOut(b *testing.B, noFUA bool) {
 	srv := startQemuNBD(b, benchPages*ps)
-	c := newClient(b, Config{Dial: dialer(srv.Addr()), Export: srv.Export, NoFUA: noFUA})
+	c := newClient(b, Config{Dial: srv.Dial, Export: srv.Export, NoFUA: noFUA})
 	p := newDefaultPager(b, c)
 	ctl := motest.NewFrameControl(ps, nil)
 	obj, err := p.Create(ctl, benchPages*ps, ps)
@@ -42,7 +42,7 @@ func benchPageOut(b *testing.B, noFUA bool) {
 // from an NBD store served by qemu-nbd on loopback.
 func BenchmarkNBDPageIn(b *testing.B) {
 	srv := startQemuNBD(b, benchPages*ps)
-	c := newClient(b, Config{Dial: dialer(srv.Addr()), Export: srv.Export})
+	c := newClient(b, Config{Dial: srv.Dial, Export: srv.Export})
 	p := newDefaultPager(b, c)
 	ctl := motest.NewFrameControl(ps, nil)
 	obj, err := p.Create(ctl, benchPages*ps, ps)
@@ -72,7 +72,7 @@ func BenchmarkNBDPageIn(b *testing.B) {
 func BenchmarkNBDConnect(b *testing.B) {
 	srv := startQemuNBD(b, benchPages*ps)
 	benchRatio(b, func(i int) {
-		c, err := New(Config{Dial: dialer(srv.Addr()), Export: srv.Export})
+		c, err := New(Config{Dial: srv.Dial, Export: srv.Export})
 		if err != nil {
 			b.Fatal(err)
 		}

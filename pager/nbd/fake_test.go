@@ -1,6 +1,7 @@
 package nbd
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"net"
@@ -49,6 +50,9 @@ func (s *fakeServer) Close() {
 }
 
 func (s *fakeServer) Addr() string { return s.l.Addr().String() }
+
+// Dial connects to the fake server.
+func (s *fakeServer) Dial(ctx context.Context) (net.Conn, error) { return dialer(s.Addr())(ctx) }
 
 func (s *fakeServer) set(f func(s *fakeServer)) {
 	s.mu.Lock()

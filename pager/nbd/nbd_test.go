@@ -35,7 +35,7 @@ func newClient(t testing.TB, cfg Config) *Client {
 // answered; the export's size gives the slots.
 func TestQemuNBDPagesRoundTrip(t *testing.T) {
 	srv := startQemuNBD(t, 64*ps)
-	c := newClient(t, Config{Dial: dialer(srv.Addr()), Export: srv.Export})
+	c := newClient(t, Config{Dial: srv.Dial, Export: srv.Export})
 	if c.Pages() != 64 || c.PageSize() != ps {
 		t.Fatalf("pages %d of %d bytes, want 64 of %d", c.Pages(), c.PageSize(), ps)
 	}
@@ -78,7 +78,7 @@ func TestQemuNBDPagesRoundTrip(t *testing.T) {
 // is ErrRefused, reported by New.
 func TestQemuNBDUnknownExportIsRefused(t *testing.T) {
 	srv := startQemuNBD(t, 16*ps)
-	_, err := New(Config{Dial: dialer(srv.Addr()), Export: "nosuch"})
+	_, err := New(Config{Dial: srv.Dial, Export: "nosuch"})
 	if !errors.Is(err, ErrRefused) {
 		t.Fatalf("export nosuch: %v, want ErrRefused", err)
 	}
@@ -91,7 +91,7 @@ func TestQemuNBDUnknownExportIsRefused(t *testing.T) {
 func TestReconnectAfterServerKilled(t *testing.T) {
 	srv := startQemuNBD(t, 32*ps)
 	dialFailed := make(chan struct{}, 1)
-	c := newClient(t, Config{Dial: dialer(srv.Addr()), Export: srv.Export, Event: func(e Event) {
+	c := newClient(t, Config{Dial: srv.Dial, Export: srv.Export, Event: func(e Event) {
 		if e == EventDialFailed {
 			select {
 			case dialFailed <- struct{}{}:
@@ -134,7 +134,7 @@ func TestReconnectAfterServerKilled(t *testing.T) {
 // the next call.
 func TestRetriesRunOut(t *testing.T) {
 	srv := startQemuNBD(t, 8*ps)
-	c := newClient(t, Config{Dial: dialer(srv.Addr()), Export: srv.Export, RetryFor: 100 * time.Millisecond})
+	c := newClient(t, Config{Dial: srv.Dial, Export: srv.Export, RetryFor: 100 * time.Millisecond})
 	srv.Kill()
 	if err := c.WritePage(0, page(0, 1)); !errors.Is(err, store.ErrIO) {
 		t.Fatalf("write with the server gone: %v, want store.ErrIO", err)
@@ -170,7 +170,7 @@ func TestFakeServerBadInput(t *testing.T) {
 	} {
 		t.Run(tc.fault+"-"+cmdName(tc.cmd), func(t *testing.T) {
 			srv := newFakeServer(t, 8*ps)
-			c := newClient(t, Config{Dial: dialer(srv.Addr())})
+			c := newClient(t, Config{Dial: srv.Dial})
 			if err := c.WritePage(2, page(2, 1)); err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +210,7 @@ func TestFakeServerBadInput(t *testing.T) {
 // and the data is whole.
 func TestFakeServerClosesMidReply(t *testing.T) {
 	srv := newFakeServer(t, 8*ps)
-	c := newClient(t, Config{Dial: dialer(srv.Addr())})
+	c := newClient(t, Config{Dial: srv.Dial})
 	if err := c.WritePage(5, page(5, 9)); err != nil {
 		t.Fatal(err)
 	}
@@ -230,19 +230,19 @@ func TestFakeServerClosesMidReply(t *testing.T) {
 func TestFakeServerRefusals(t *testing.T) {
 	srv := newFakeServer(t, 8*ps)
 	srv.set(func(s *fakeServer) { s.refuse = repErrUnk })
-	if _, err := New(Config{Dial: dialer(srv.Addr()), Export: "x"}); !errors.Is(err, ErrRefused) {
+	if _, err := New(Config{Dial: srv.Dial, Export: "x"}); !errors.Is(err, ErrRefused) {
 		t.Fatalf("refused export: %v", err)
 	}
 	srv.set(func(s *fakeServer) { s.refuse, s.flags = 0, tfHasFlags|tfReadOnly })
-	if _, err := New(Config{Dial: dialer(srv.Addr())}); !errors.Is(err, ErrRefused) {
+	if _, err := New(Config{Dial: srv.Dial}); !errors.Is(err, ErrRefused) {
 		t.Fatalf("read-only export: %v", err)
 	}
 	srv.set(func(s *fakeServer) { s.greeting = []byte("SSH-2.0-OpenSSH_9.2\r\n\x00\x00\x00") })
-	if _, err := New(Config{Dial: dialer(srv.Addr())}); !errors.Is(err, ErrProtocol) {
+	if _, err := New(Config{Dial: srv.Dial}); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("bad greeting: %v", err)
 	}
 	srv.set(func(s *fakeServer) { s.greeting, s.flags, s.writeErr = nil, tfHasFlags|tfSendFlush, 28 })
-	c := newClient(t, Config{Dial: dialer(srv.Addr())})
+	c := newClient(t, Config{Dial: srv.Dial})
 	if err := c.WritePage(0, page(0, 0)); !errors.Is(err, store.ErrFull) {
 		t.Fatalf("ENOSPC: %v, want store.ErrFull", err)
 	}
@@ -255,7 +255,7 @@ func TestFakeServerRefusals(t *testing.T) {
 func TestFlushAfterWriteWithoutFUA(t *testing.T) {
 	srv := newFakeServer(t, 8*ps)
 	srv.set(func(s *fakeServer) { s.flags = tfHasFlags | tfSendFlush })
-	c := newClient(t, Config{Dial: dialer(srv.Addr())})
+	c := newClient(t, Config{Dial: srv.Dial})
 	for i := uint64(0); i < 3; i++ {
 		if err := c.WritePage(i, page(i, 1)); err != nil {
 			t.Fatal(err)
@@ -268,7 +268,7 @@ func TestFlushAfterWriteWithoutFUA(t *testing.T) {
 		t.Fatalf("%d writes, %d flushes; want a flush after each of 3 writes", w, f)
 	}
 
-	nf := newClient(t, Config{Dial: dialer(srv.Addr()), NoFUA: true})
+	nf := newClient(t, Config{Dial: srv.Dial, NoFUA: true})
 	if err := nf.WritePage(1, page(1, 2)); err != nil {
 		t.Fatal(err)
 	}

@@ -21,15 +21,8 @@ func newKernel(t testing.TB, frames int, dp mo.DefaultPager) *vm.Kernel {
 // newDefaultPager is a synchronous default pager with st as its one store.
 func newDefaultPager(t testing.TB, st store.Store) *defaultpager.Pager {
 	t.Helper()
-	p, err := defaultpager.New(defaultpager.Config{})
+	p, err := defaultpager.NewOver(defaultpager.Config{}, st)
 	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := p.BackingStoreCreate(0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AddSegment(id, st); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -66,7 +59,7 @@ func TestVMAnonymousMemoryOverNBDSurvivesServerRestarts(t *testing.T) {
 	const size = 4 * frames * ps
 	srv := startQemuNBD(t, size+64*ps)
 	dialFailed := make(chan struct{}, 1)
-	c := newClient(t, Config{Dial: dialer(srv.Addr()), Export: srv.Export, Event: func(e Event) {
+	c := newClient(t, Config{Dial: srv.Dial, Export: srv.Export, Event: func(e Event) {
 		if e == EventDialFailed {
 			select {
 			case dialFailed <- struct{}{}:
@@ -159,7 +152,7 @@ func TestVMAnonymousMemoryOverNBDSurvivesServerRestarts(t *testing.T) {
 func TestVMKeepsDirtyPagesWhenPageOutFails(t *testing.T) {
 	const pages = 8
 	srv := newFakeServer(t, 64*ps)
-	c := newClient(t, Config{Dial: dialer(srv.Addr())})
+	c := newClient(t, Config{Dial: srv.Dial})
 	p := newDefaultPager(t, c)
 	k := newKernel(t, 32, p)
 	r, err := k.Allocate(pages*ps, vm.MapOptions{})
