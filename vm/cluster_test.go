@@ -86,6 +86,23 @@ func clusterPager(t testing.TB, pages int) (*defaultpager.Pager, *countingRAM) {
 	return clusterPagerOf(t, pages, 0)
 }
 
+// clusterMapped is a kernel of 4 KiB pages and 64 frames with a trace,
+// no pageout goroutine, and clusterPager's pager as its default pager,
+// with an object of pages pages stored there (storedObject) mapped
+// whole.
+func clusterMapped(t *testing.T, pages int) (*mo.Trace, *testEnv, *Region, *countingRAM) {
+	t.Helper()
+	tr := mo.NewTrace(256)
+	p, st := clusterPager(t, 64)
+	e := newEnv(t, envOpt{ps: clusterPS, frames: 64, trace: tr, noPageout: true, dp: p})
+	obj := storedObject(t, p, pages)
+	r, err := e.k.Map(obj, mo.Size(pages)*clusterPS, 0, uint32(pages)*clusterPS, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, e, r, st
+}
+
 // clusterPagerOf is clusterPager announcing clusters of clusterPages
 // (defaultpager.Config.ClusterPages).
 func clusterPagerOf(t testing.TB, pages, clusterPages int) (*defaultpager.Pager, *countingRAM) {
@@ -169,14 +186,7 @@ func checkPage(t *testing.T, e *testEnv, r *Region, pg int, round byte) {
 // The clock frees them first: with the hand at the start and only the
 // cluster resident, reclaiming three frames drops exactly them.
 func TestClusterOneRequestOneStoreCall(t *testing.T) {
-	tr := mo.NewTrace(256)
-	p, st := clusterPager(t, 64)
-	e := newEnv(t, envOpt{ps: clusterPS, frames: 64, trace: tr, noPageout: true, dp: p})
-	obj := storedObject(t, p, 16)
-	r, err := e.k.Map(obj, 16*clusterPS, 0, 16*clusterPS, MapOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, e, r, st := clusterMapped(t, 16)
 	mark := tr.Total()
 	checkPage(t, e, r, 5, 1)
 	if got := requests(tr, mark); len(got) != 1 || got[0] != [2]int{4, 4} {
@@ -185,7 +195,7 @@ func TestClusterOneRequestOneStoreCall(t *testing.T) {
 	if reads, runs := st.count(); reads != 1 || runs != 1 {
 		t.Fatalf("%d store reads (%d runs), want one run", reads, runs)
 	}
-	if s := p.Stats(); s.PageIns != 4 {
+	if s := e.k.dp.(*defaultpager.Pager).Stats(); s.PageIns != 4 {
 		t.Fatalf("pager page-ins %d, want 4", s.PageIns)
 	}
 	for _, pg := range []int{4, 6, 7} {
@@ -227,14 +237,7 @@ func TestClusterOneRequestOneStoreCall(t *testing.T) {
 // later for itself alone; page 2 keeps the data written, stays dirty,
 // and goes back to the pager with it.
 func TestClusterLeavesResidentDirtyPage(t *testing.T) {
-	tr := mo.NewTrace(256)
-	p, _ := clusterPager(t, 64)
-	e := newEnv(t, envOpt{ps: clusterPS, frames: 64, trace: tr, noPageout: true, dp: p})
-	obj := storedObject(t, p, 8)
-	r, err := e.k.Map(obj, 8*clusterPS, 0, 8*clusterPS, MapOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, e, r, _ := clusterMapped(t, 8)
 	if err := e.store(r.Addr()+2*clusterPS, clusterPage(2, 9)); err != nil {
 		t.Fatal(err)
 	}
@@ -280,14 +283,7 @@ func TestClusterLeavesResidentDirtyPage(t *testing.T) {
 // its cluster: the request covers pages 0-1 only, and page 2 keeps the
 // data written.
 func TestClusterLeavesPageBeingReturned(t *testing.T) {
-	tr := mo.NewTrace(256)
-	p, st := clusterPager(t, 64)
-	e := newEnv(t, envOpt{ps: clusterPS, frames: 64, trace: tr, noPageout: true, dp: p})
-	obj := storedObject(t, p, 8)
-	r, err := e.k.Map(obj, 8*clusterPS, 0, 8*clusterPS, MapOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, e, r, st := clusterMapped(t, 8)
 	if err := e.store(r.Addr()+2*clusterPS, clusterPage(2, 9)); err != nil {
 		t.Fatal(err)
 	}
