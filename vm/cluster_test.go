@@ -554,3 +554,52 @@ func TestClusterLeavesPreciousPage(t *testing.T) {
 	}
 	e.check(t)
 }
+
+// TestClusterLeavesAnonymousPagesNeverPagedOut: of anonymous memory over
+// a default pager announcing clusters of 4, pages 4 and 5 were written
+// and paged out, pages 6 and 7 never touched. A fault on page 4 asks the
+// pager for pages 4-5 only: 6 and 7 are not the pager's (the existence
+// map), and when touched they are zero-filled by the kernel, with no
+// request.
+func TestClusterLeavesAnonymousPagesNeverPagedOut(t *testing.T) {
+	tr := mo.NewTrace(256)
+	p, _ := clusterPager(t, 64)
+	e := newEnv(t, envOpt{ps: clusterPS, frames: 64, trace: tr, noPageout: true, dp: p})
+	r, err := e.k.Allocate(8*clusterPS, MapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pg := range []int{4, 5} {
+		if err := e.store(r.Addr()+uint32(pg*clusterPS), clusterPage(pg, 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.o.ctl.LockRequest(0, 8*clusterPS, mo.ReturnDirty, true, mo.ProtNone, false); err != nil {
+		t.Fatal(err)
+	}
+	for pg := 0; pg < 8; pg++ {
+		if _, ok := frameFlags(e, r, pg); ok {
+			t.Fatalf("page %d resident after the flush", pg)
+		}
+	}
+	mark := tr.Total()
+	checkPage(t, e, r, 4, 3)
+	if got := requests(tr, mark); len(got) != 1 || got[0] != [2]int{4, 2} {
+		t.Fatalf("data_requests %v, want one of pages 4-5", got)
+	}
+	checkPage(t, e, r, 5, 3)
+	zeros := make([]byte, clusterPS)
+	for _, pg := range []int{6, 7} {
+		got := make([]byte, clusterPS)
+		if err := e.load(r.Addr()+uint32(pg*clusterPS), got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, zeros) {
+			t.Fatalf("page %d never written reads non-zero", pg)
+		}
+	}
+	if got := requests(tr, mark); len(got) != 1 {
+		t.Fatalf("data_requests %v after touching pages 5-7, want still the one", got)
+	}
+	e.check(t)
+}

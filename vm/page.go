@@ -102,14 +102,26 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 		// inside the handler) a cluster would otherwise shrink to its
 		// one page once every frame is in use. No page is paged out
 		// for a cluster.
-		if short := k.low + int(end-start) - 1 - p.nfree; short > 0 {
+		//
+		// The cluster is the run of missing pages around the faulting
+		// one that the pager holds: of anonymous memory, not the pages
+		// never paged out, which the kernel zero-fills itself when they
+		// are touched (Mach's existence map, vm_external).
+		hiWant, loWant := hi, lo
+		for hiWant < end && p.lookup(o.id, hiWant) < 0 && !o.neverReturned(hiWant) {
+			hiWant++
+		}
+		for loWant > start && p.lookup(o.id, loWant-1) < 0 && !o.neverReturned(loWant-1) {
+			loWant--
+		}
+		if short := k.low + int(hiWant-loWant) - 1 - p.nfree; short > 0 {
 			k.reclaimStepsLocked(short, true, clusterReclaimSteps*short)
 		}
-		for hi < end && p.nfree > k.low && p.lookup(o.id, hi) < 0 {
+		for hi < hiWant && p.nfree > k.low && p.lookup(o.id, hi) < 0 {
 			k.allocFrameLocked(o, hi, pgBusy|pgAbsent)
 			hi++
 		}
-		for lo > start && p.nfree > k.low && p.lookup(o.id, lo-1) < 0 {
+		for lo > loWant && p.nfree > k.low && p.lookup(o.id, lo-1) < 0 {
 			lo--
 			k.allocFrameLocked(o, lo, pgBusy|pgAbsent)
 		}
