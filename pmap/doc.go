@@ -83,15 +83,18 @@
 // are plain Go and allocate nothing. The abort hook (tamago builds only)
 // reads the fault registers (DataFault, PrefetchFault) and the faulting
 // goroutine's g (Fault.G, which CurrentG matches from inside that
-// goroutine), and calls Dispatcher.Dispatch, which hands the fault to the
-// one registered FaultHandler (vm) and returns its Resolution. Retry
+// goroutine), and applies Dispatcher.Dispatch's rules: the fault goes to
+// the one registered FaultHandler (vm), whose Resolution it carries out
+// (for a data abort the hook's vector calls the handler itself and counts
+// Retry; the rest is dispatchAbort's and dispatchResolution's). Retry
 // returns from the exception and the instruction runs again; Yield
 // redirects the return through the fault-yield trampoline (YieldOnReturn:
 // the goroutine yields through runtime.asyncPreempt and retries when
-// rescheduled); Unhandled ends in the fault report (WriteReport). A fault taken on g0, or in a
-// goroutine without stack room to yield, cannot yield: Dispatch turns
-// Yield into Unhandled there, so a handler serves such faults
-// synchronously or lets them be reported.
+// rescheduled); Unhandled ends in the fault report (WriteReport). A fault
+// taken on g0, or in a goroutine without stack room to yield, cannot
+// yield: the handler is told so (onG0), and Yield becomes Unhandled
+// there, so a handler serves such faults synchronously or lets them be
+// reported.
 //
 // An abort taken inside the hook (abort mode: a handler touching window
 // memory) is a nested abort. It cannot be resumed: the exception has

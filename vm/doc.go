@@ -67,9 +67,11 @@
 // later) and otherwise takes it, or in the abort hook runs elided (see
 // "Lock order"); it allocates nothing, and it makes at most one pager
 // call, with the lock released (elided: not held). A synchronous pager
-// answers inside that call; its DataSupply takes Kernel.mu, which is free
-// then (one core, IRQs masked: nothing else runs), and the handler
-// retakes the lock (elided: nothing to retake) and maps the page: Retry. An asynchronous pager answers later from
+// answers inside that call; its DataSupply or DataUnavailable of the one
+// page takes Kernel.mu, which is free then (one core, IRQs masked:
+// nothing else runs), or, when the handler runs elided, takes nothing
+// either (answerLock); the handler retakes the lock (elided: nothing to
+// retake) and maps the page: Retry. An asynchronous pager answers later from
 // its own goroutine: the faulting goroutine is answered Yield, waits
 // through the fault-yield trampoline and faults again, finding the page.
 // A fault on g0 cannot wait: whatever would be a Yield is Unhandled there
