@@ -2,6 +2,7 @@ package vm
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -602,4 +603,59 @@ func TestClusterLeavesAnonymousPagesNeverPagedOut(t *testing.T) {
 		t.Fatalf("data_requests %v after touching pages 5-7, want still the one", got)
 	}
 	e.check(t)
+}
+
+// TestClusterBehaviors: over a default pager announcing clusters of 4, a
+// fault on page 5 asks for pages 4-7 with the default behavior, for page
+// 5 alone with BehaviorRandom, and for pages 5-8 with
+// BehaviorSequential; SetBehavior changes it for part of a region, ReadAt
+// follows it as faults do, and a behavior out of range is refused.
+func TestClusterBehaviors(t *testing.T) {
+	for _, c := range []struct {
+		b    Behavior
+		want [2]int
+	}{{BehaviorDefault, [2]int{4, 4}}, {BehaviorRandom, [2]int{5, 1}}, {BehaviorSequential, [2]int{5, 4}}} {
+		t.Run(c.b.String(), func(t *testing.T) {
+			tr, e, r, _ := clusterMapped(t, 16)
+			if c.b != BehaviorDefault {
+				if err := r.SetBehavior(4*clusterPS, 8*clusterPS, c.b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mark := tr.Total()
+			checkPage(t, e, r, 5, 1)
+			if got := requests(tr, mark); len(got) != 1 || got[0] != c.want {
+				t.Fatalf("fault: data_requests %v, want %v", got, c.want)
+			}
+			// Page 13 is outside the range SetBehavior changed: default.
+			mark = tr.Total()
+			buf := make([]byte, 8)
+			if _, err := r.ReadAt(buf, 13*clusterPS); err != nil {
+				t.Fatal(err)
+			}
+			if got := requests(tr, mark); len(got) != 1 || got[0] != [2]int{12, 4} {
+				t.Fatalf("ReadAt of page 13: data_requests %v, want pages 12-15", got)
+			}
+			if c.b == BehaviorRandom {
+				mark = tr.Total()
+				if _, err := r.ReadAt(buf, 9*clusterPS); err != nil {
+					t.Fatal(err)
+				}
+				if got := requests(tr, mark); len(got) != 1 || got[0] != [2]int{9, 1} {
+					t.Fatalf("ReadAt of page 9: data_requests %v, want page 9 alone", got)
+				}
+			}
+			e.check(t)
+		})
+	}
+	_, e, r, _ := clusterMapped(t, 8)
+	if err := r.SetBehavior(0, clusterPS, behaviorCount); !errors.Is(err, ErrConfig) {
+		t.Errorf("SetBehavior(%d) = %v, want ErrConfig", behaviorCount, err)
+	}
+	if err := r.SetBehavior(0, 16*clusterPS, BehaviorRandom); !errors.Is(err, ErrRange) {
+		t.Errorf("SetBehavior beyond the region = %v, want ErrRange", err)
+	}
+	if _, err := e.k.Allocate(clusterPS, MapOptions{Behavior: behaviorCount}); !errors.Is(err, ErrConfig) {
+		t.Errorf("Allocate with behavior %d = %v, want ErrConfig", behaviorCount, err)
+	}
 }

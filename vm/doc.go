@@ -171,7 +171,12 @@
 // requested with the other pages of its aligned cluster: from the missing
 // page outward, up to the first page that is resident or in transit (a
 // dirty, precious or busy page is never part of a request, so no answer
-// can overwrite it), and only while more than LowFrames frames are free.
+// can overwrite it) or, of anonymous memory, never paged out (the kernel
+// zero-fills those itself: the existence map), and only while more than
+// LowFrames frames are free. The mapping's Behavior changes the cluster
+// (MapOptions.Behavior, Region.SetBehavior: Mach's vm_behavior_set):
+// BehaviorRandom asks for the missing page alone, BehaviorSequential for
+// it and the pages after it.
 // Short of frames for them, the clock runs first, at most
 // clusterReclaimSteps steps per page, dropping clean pages only (with the
 // usual second chance); no page is paged out for a cluster, so with only

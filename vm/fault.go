@@ -259,7 +259,8 @@ func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) 
 // of anonymous memory never paged out, it zero-fills a frame and enters
 // it; on a missing page of an object whose pager is called inline
 // (mo.FaultSafe), with no other call on the object under way, no
-// clustering and frames above the reserve, it makes the data_request with
+// clustering (none set, or the mapping's behavior random) and frames above
+// the reserve, it makes the data_request with
 // the lock released and, if the pager answered inside the call, enters
 // the page. It reports
 // whether it resolved the fault; if not, faultLocked resolves it, with the
@@ -283,7 +284,7 @@ func (k *Kernel) fillFaultLocked(e *mapEntry, f *pmap.Fault, i int) (*mapEntry, 
 		k.zeroFillLocked(i)
 	} else if missing {
 		if o.state != objReady || !o.inline || o.calls.Load() != 0 ||
-			o.attr.ClusterSize > mo.Size(k.ps) || p.nfree <= k.reserve {
+			o.attr.ClusterSize > mo.Size(k.ps) && e.behavior != BehaviorRandom || p.nfree <= k.reserve {
 			return e, false
 		}
 		i = p.alloc(o.id, index, pgBusy|pgAbsent)
@@ -388,7 +389,7 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 	own := !o.inline && f.G != 0 && o.calls.Load() != 0 && k.inCallOnLocked(f.G, o)
 	var req request
 	zeroFills := k.stats.ZeroFills
-	i, st := k.pageLocked(o, index, acc|mo.ProtRead, &req, !own)
+	i, st := k.pageLocked(o, index, acc|mo.ProtRead, e.behavior, &req, !own)
 	if st == stCall && !o.inline {
 		// Not a fault-safe pager: its calls are made by a call worker,
 		// and the access waits for the answer. With every worker busy
@@ -424,7 +425,7 @@ func (k *Kernel) faultLocked(f *pmap.Fault, e *mapEntry, onG0 bool) (pmap.Resolu
 			e.indexOf(va, k.shift) != index {
 			return pmap.Retry, ReasonNone, false
 		}
-		i, st = k.pageLocked(o, index, acc|mo.ProtRead, nil, true)
+		i, st = k.pageLocked(o, index, acc|mo.ProtRead, e.behavior, nil, true)
 	} else if st == stOK && k.stats.ZeroFills == zeroFills {
 		k.stats.FaultsResident++
 	}

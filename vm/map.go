@@ -28,6 +28,7 @@ type mapEntry struct {
 	first       uint32 // page index of off (off >> page shift), for the fault path
 	prot        mo.Prot
 	inh         Inheritance
+	behavior    Behavior
 	region      *Region
 }
 
@@ -122,6 +123,43 @@ type MapOptions struct {
 	Prot mo.Prot
 	// Inheritance is kept with the range.
 	Inheritance Inheritance
+	// Behavior is how the range is expected to be accessed; it shapes
+	// the clusters of its page-ins (Region.SetBehavior).
+	Behavior Behavior
+}
+
+// Behavior is how a range is expected to be accessed (Mach's
+// vm_behavior_set, POSIX madvise): it chooses which missing pages a
+// page-in asks the pager for with the one that faulted, when the object's
+// attributes set a cluster size (mo.Attributes.ClusterSize) larger than a
+// page. A cluster never takes a resident page, a page of anonymous memory
+// never paged out, nor frames below the low mark.
+type Behavior uint8
+
+const (
+	// BehaviorDefault asks for the aligned cluster around the page: the
+	// cluster size's worth of pages that holds it.
+	BehaviorDefault Behavior = iota
+	// BehaviorRandom asks for the page alone: neighbours are not read
+	// ahead (random or strided access, where they would be evicted
+	// before they are used).
+	BehaviorRandom
+	// BehaviorSequential asks for the page and the cluster size's worth
+	// of pages after it, not before (a forward scan).
+	BehaviorSequential
+	behaviorCount
+)
+
+func (b Behavior) String() string {
+	switch b {
+	case BehaviorDefault:
+		return "default"
+	case BehaviorRandom:
+		return "random"
+	case BehaviorSequential:
+		return "sequential"
+	}
+	return fmt.Sprintf("Behavior(%d)", uint8(b))
 }
 
 // Map maps size bytes of obj, an object of objSize bytes, from offset off
@@ -226,6 +264,9 @@ func (k *Kernel) checkMapArgs(objSize mo.Size, off mo.Offset, size uint32, opt M
 	if !opt.Prot.Valid() {
 		return fmt.Errorf("%w: protection %#x", ErrProtection, uint8(opt.Prot))
 	}
+	if opt.Behavior >= behaviorCount {
+		return fmt.Errorf("%w: behavior %d", ErrConfig, uint8(opt.Behavior))
+	}
 	return nil
 }
 
@@ -264,7 +305,7 @@ func (k *Kernel) insertLocked(o *object, off mo.Offset, size uint32, opt MapOpti
 	k.entries = k.entries[:len(k.entries)+1]
 	copy(k.entries[pos+1:], k.entries[pos:])
 	k.entries[pos] = mapEntry{start: start, size: size, obj: o, off: off, first: uint32(off >> k.shift),
-		prot: prot, inh: opt.Inheritance, region: r}
+		prot: prot, inh: opt.Inheritance, behavior: opt.Behavior, region: r}
 	o.mapRefs++
 	return r, nil
 }
@@ -412,16 +453,47 @@ func (r *Region) Protect(off, n uint32, prot mo.Prot) error {
 	return nil
 }
 
+// SetBehavior sets how [off, off+n) of the region is expected to be
+// accessed (vm_behavior_set, madvise): it shapes the clusters of the
+// range's later page-ins; what is resident stays.
+func (r *Region) SetBehavior(off, n uint32, b Behavior) error {
+	if err := r.checkRange(off, n); err != nil {
+		return err
+	}
+	if b >= behaviorCount {
+		return fmt.Errorf("%w: behavior %d", ErrConfig, uint8(b))
+	}
+	k := r.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if r.gone {
+		return ErrUnmapped
+	}
+	start, end := r.start+off, r.start+off+n
+	if err := k.splitLocked(start); err != nil {
+		return err
+	}
+	if err := k.splitLocked(end); err != nil {
+		return err
+	}
+	for i := range k.entries {
+		if e := &k.entries[i]; e.region == r && e.start >= start && e.end() <= end {
+			e.behavior = b
+		}
+	}
+	return nil
+}
+
 // holdPage brings page index of o in for acc, waiting as needed, and
 // returns its frame with k.mu held. On error k.mu is not held.
 // A pager that calls it inside a call on o, from that call's goroutine,
 // gets a *SelfDeadlockError for a page that needs a call or a wait: both
 // would wait for the call it is inside.
-func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot, call string) (int, error) {
+func (k *Kernel) holdPage(o *object, index uint32, acc mo.Prot, b Behavior, call string) (int, error) {
 	k.mu.Lock()
 	for {
 		var req request
-		i, st := k.pageLocked(o, index, acc, &req, false)
+		i, st := k.pageLocked(o, index, acc, b, &req, false)
 		switch st {
 		case stOK:
 			return i, nil
@@ -497,13 +569,13 @@ func (r *Region) copyAt(p []byte, off int64, write bool) (int, error) {
 			k.mu.Unlock()
 			return done, fmt.Errorf("%w: %v at %#x", ErrProtection, acc, va)
 		}
-		o, objOff := e.obj, e.off+mo.Offset(va-e.start)
+		o, objOff, b := e.obj, e.off+mo.Offset(va-e.start), e.behavior
 		k.mu.Unlock()
 		call := "ReadAt"
 		if write {
 			call = "WriteAt"
 		}
-		i, err := k.holdPage(o, uint32(objOff>>k.shift), acc, call)
+		i, err := k.holdPage(o, uint32(objOff>>k.shift), acc, b, call)
 		if err != nil {
 			return done, err
 		}
@@ -554,9 +626,9 @@ func (r *Region) Wire(off, n uint32) error {
 			continue
 		}
 		acc := e.prot & (mo.ProtRead | mo.ProtWrite)
-		o, index := e.obj, uint32((e.off+mo.Offset(va-e.start))>>k.shift)
+		o, index, b := e.obj, uint32((e.off+mo.Offset(va-e.start))>>k.shift), e.behavior
 		k.mu.Unlock()
-		i, err := k.holdPage(o, index, acc|mo.ProtRead, "Wire")
+		i, err := k.holdPage(o, index, acc|mo.ProtRead, b, "Wire")
 		if err != nil {
 			return err
 		}

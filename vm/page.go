@@ -33,13 +33,14 @@ type request struct {
 
 // pageLocked looks page index of o up for an access acc and, if it is not
 // there, prepares the call that brings it: data_request for a missing
-// page (clustered as o's attributes say), data_unlock for a page whose
+// page (clustered as o's attributes and the mapping's behavior b say),
+// data_unlock for a page whose
 // lock prohibits acc (GNU Mach vm_fault_page: page_lock and
 // unlock_request). req nil means no call may be made now. onlyIdle
 // means a call may be made only when no other call on o is under way (the
 // fault path's inline calls: the pager's seqno turn is then due at once).
 // Preconditions: k.mu is held. Allocates nothing.
-func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, onlyIdle bool) (int, status) {
+func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, b Behavior, req *request, onlyIdle bool) (int, status) {
 	if o.destroy || !o.live() {
 		return -1, stTerminated
 	}
@@ -89,10 +90,13 @@ func (k *Kernel) pageLocked(o *object, index uint32, acc mo.Prot, req *request, 
 		return -1, stNoMemory
 	}
 	lo, hi := index, index+1
-	if o.attr.ClusterSize > mo.Size(k.ps) {
+	if o.attr.ClusterSize > mo.Size(k.ps) && b != BehaviorRandom {
 		cl := uint32(o.attr.ClusterSize >> k.shift)
 		cl = min(cl, 64)
 		start := index - index%cl
+		if b == BehaviorSequential {
+			start = index
+		}
 		end := min(start+cl, uint32(o.size>>k.shift))
 		// The cluster's other pages take frames above the low mark
 		// only: never the reserve, nor what the pageout goroutine is

@@ -165,3 +165,39 @@ func BenchmarkTargetSequentialPageIn(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTargetStridedPageIn reads one word of every fifth page of the
+// object (four times the frames, every page in the store; 5 and its 1,024
+// pages are coprime, so every page comes round), with the default
+// cluster size (4) and the mapping's behavior default or random
+// (vm.Region.SetBehavior): the default reads each page's cluster, whose
+// other pages are evicted before the stride comes back to them; random
+// reads the page alone. ns/op counts instructions per page read;
+// store-pages/page is pages the pager read from the store per page read.
+func BenchmarkTargetStridedPageIn(b *testing.B) {
+	for _, sk := range seqStores {
+		for _, bh := range []vm.Behavior{vm.BehaviorDefault, vm.BehaviorRandom} {
+			b.Run(fmt.Sprintf("%s/%v", sk.name, bh), func(b *testing.B) {
+				p, obj := storedObjectOver(b, sk.new(b), 0)
+				k, r := mapSeq(b, p, obj)
+				if err := r.SetBehavior(0, r.Size(), bh); err != nil {
+					b.Fatal(err)
+				}
+				win := r.Bytes()
+				before, pbefore := k.Stats(), p.Stats()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					off := uint32(i*5%seqPages) * ps
+					if got := binary.LittleEndian.Uint32(win[off:]); got != targetPattern(off) {
+						b.Fatalf("word at %#x is %#x, want %#x", off, got, targetPattern(off))
+					}
+				}
+				b.StopTimer()
+				if k.Stats().DataRequests == before.DataRequests {
+					b.Fatal("no data_request: the pages did not come from the store")
+				}
+				b.ReportMetric(float64(p.Stats().PageIns-pbefore.PageIns)/float64(b.N), "store-pages/page")
+			})
+		}
+	}
+}
