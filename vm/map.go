@@ -407,6 +407,24 @@ func (k *Kernel) splitLocked(va uint32) error {
 	return nil
 }
 
+// entriesLocked makes [off, off+n) of the region, checked by checkRange,
+// a run of whole entries (splitting at both ends) and returns its bounds
+// in the window.
+// Preconditions: k.mu is held.
+func (r *Region) entriesLocked(off, n uint32) (start, end uint32, err error) {
+	if r.gone {
+		return 0, 0, ErrUnmapped
+	}
+	start, end = r.start+off, r.start+off+n
+	if err := r.k.splitLocked(start); err != nil {
+		return 0, 0, err
+	}
+	if err := r.k.splitLocked(end); err != nil {
+		return 0, 0, err
+	}
+	return start, end, nil
+}
+
 // Protect sets the protection of [off, off+n) of the region (vm_protect).
 // Lowering it takes effect at once; raising it takes effect at the next
 // fault. The page locks the pager set still apply.
@@ -420,14 +438,8 @@ func (r *Region) Protect(off, n uint32, prot mo.Prot) error {
 	k := r.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if r.gone {
-		return ErrUnmapped
-	}
-	start, end := r.start+off, r.start+off+n
-	if err := k.splitLocked(start); err != nil {
-		return err
-	}
-	if err := k.splitLocked(end); err != nil {
+	start, end, err := r.entriesLocked(off, n)
+	if err != nil {
 		return err
 	}
 	for i := range k.entries {
@@ -466,14 +478,8 @@ func (r *Region) SetBehavior(off, n uint32, b Behavior) error {
 	k := r.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if r.gone {
-		return ErrUnmapped
-	}
-	start, end := r.start+off, r.start+off+n
-	if err := k.splitLocked(start); err != nil {
-		return err
-	}
-	if err := k.splitLocked(end); err != nil {
+	start, end, err := r.entriesLocked(off, n)
+	if err != nil {
 		return err
 	}
 	for i := range k.entries {
