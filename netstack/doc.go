@@ -11,8 +11,9 @@
 // project). A NIC over it is not written yet: the stack runs under QEMU
 // only.
 //
-// A Stack has one NIC with a static IPv4 address and a default route
-// (QEMU's user network: 10.0.2.15/24, gateway 10.0.2.2, see QEMUConfig).
+// A Stack has one NIC with an IPv4 address and, given a gateway, a
+// default route, fixed when New makes it: static (QEMU's user network: 10.0.2.15/24, gateway
+// 10.0.2.2, see QEMUConfig) or from a DHCP lease (Lease.Config).
 // Stack.DialTCP and Stack.Dialer give net.Conn values for package
 // pager/nbd (Config.Dial) and package mo/moremote (NewClient), which take
 // any net.Conn.
@@ -31,11 +32,42 @@
 // never delivered. A frame that arrives before the stack attached the
 // endpoint is dropped and counted too.
 //
+// # DHCP
+//
+// DHCP obtains a lease before the stack exists (RFC 2131 3.1): it builds
+// and parses the Ethernet, IPv4 and UDP headers itself and sends DISCOVER
+// and REQUEST broadcast from 0.0.0.0:68 to 255.255.255.255:67, so gVisor
+// never has to send from an unspecified address. It polls the NIC itself
+// and takes every frame: any that is not an answer to it (other traffic,
+// another transaction id or client hardware address, a message type or
+// server id it does not wait for) is counted and dropped, and a DHCP reply
+// that does not parse (IPv4 header or UDP checksum wrong, an option past
+// the end, a non-contiguous subnet mask, no message type) is counted as
+// malformed. A message without an answer is sent again after 4 s, then 8,
+// 16, 32, 64, 64..., each wait moved by a random ±1 s (RFC 2131 4.1;
+// DHCPOptions scales them); the transaction id stays. The first OFFER
+// with a server id and a usable address is taken; the REQUEST names that server and the offered
+// address, and only its ACK or NAK counts. A NAK, or RequestTries
+// REQUESTs without an answer, start again with a new DISCOVER and a new
+// transaction id. The context bounds it all: at its end DHCP returns
+// ErrNoLease with the counts of what it sent. The lease gives the address
+// and prefix (option 1, or the address's class), the first router (option
+// 3), the server (54), the lease time (51) and T1, T2 (58, 59).
+//
+// What it does not do: the lease is taken once and never renewed,
+// rebound or released (Lease.Expiry says when it ends; a board that runs
+// longer must close the Stack and call DHCP again on the NIC); the
+// offered address is not probed with ARP before use (no DECLINE); no
+// INIT-REBOOT with a remembered address; options in the sname and file
+// fields (option overload, 52) are not read; no client identifier (61),
+// host name or DNS servers.
+//
 // # Lock order
 //
 // Endpoint.txMu is taken inside the stack's own locks (the stack calls
 // WritePackets with its endpoint locks held) and never calls back into the
 // stack while held. Endpoint.mu (the dispatcher and the link address) is
 // a leaf. The receive goroutine holds no lock of this package while it
-// delivers a frame to the stack.
+// delivers a frame to the stack. DHCP takes no lock; it must not run on a
+// NIC that a Stack's receive loop polls.
 package netstack

@@ -150,6 +150,37 @@ func TestTargetNBDServerRestart(t *testing.T) {
 	t.Logf("took %v:\n%s", time.Since(start), out)
 }
 
+// TestTargetDHCPThenNBD: the guest takes its address from the DHCP server
+// of QEMU's user network (netdemo -dhcp), which must give 10.0.2.15/24 via
+// 10.0.2.2, and then writes and reads back NBD pages over TCP with that
+// configuration, through netrelay to qemu-nbd. The network is not
+// restricted here: slirp's DHCP server leaves out the router (option 3)
+// under restrict=on (libslirp bootp.c); the guest still reaches only the
+// guestfwd address.
+func TestTargetDHCPThenNBD(t *testing.T) {
+	g := targettest.Build(t, "./cmd/netdemo", false)
+	srv := nbdtest.StartQemuNBD(t, 1<<20)
+	relay := buildRelay(t)
+	network := strings.Replace(userNet(relay, 10809, srv.Port), "restrict=on,", "", 1)
+	r := boot(t, g, network, 2*time.Minute, "-dhcp", "rtt", "-n", "16")
+	code := r.wait()
+	out := r.out.String()
+	g.CheckNoQEMULeft(t)
+	if code != 0 {
+		t.Fatalf("exit status %d, want 0:\n%s", code, out)
+	}
+	for _, want := range []string{
+		"dhcp: lease address 10.0.2.15/24, gateway 10.0.2.2, server 10.0.2.2, lease ",
+		"network: ENET1 02:74:61:6d:61:01, address 10.0.2.15/24, gateway 10.0.2.2\n",
+		"rtt: NBD write ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("no %q in the output:\n%s", want, out)
+		}
+	}
+	t.Logf("%s", out)
+}
+
 // Layout of the shared object, as count_tamago.go has it.
 const (
 	sharedSize = 256 << 10

@@ -4,6 +4,13 @@
 // (QEMU's mcimx6ul-evk with user networking): the stack of package
 // netstack on ENET1 at 10.0.2.15/24, and one of three runs.
 //
+//	netdemo [-dhcp] nbd|rtt|count [flags]
+//
+// With -dhcp the address and gateway come from a DHCP server
+// (netstack.DHCP; QEMU's user network has one, which gives 10.0.2.15/24
+// via 10.0.2.2), and the lease is printed; the lease is taken once, not
+// renewed.
+//
 //	netdemo nbd [-server 10.0.2.100:10809] [-export tamach] [-frames 2] [-times 4]
 //
 // pages anonymous memory of -times the kernel's frames to an NBD server
@@ -32,6 +39,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -47,12 +55,20 @@ type netstackStats = netstack.Stats
 // mac is the guest's Ethernet address: locally administered, unicast.
 var mac = net.HardwareAddr{0x02, 0x74, 0x61, 0x6d, 0x61, 0x01}
 
+// useDHCP is the -dhcp flag: the address from a DHCP server.
+var useDHCP bool
+
+// dhcpLimit bounds the DHCP exchange.
+const dhcpLimit = time.Minute
+
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Println("usage: netdemo nbd|rtt|count [flags]")
+	top := flag.NewFlagSet("netdemo", flag.ContinueOnError)
+	top.BoolVar(&useDHCP, "dhcp", false, "take the address and gateway from a DHCP server")
+	if err := top.Parse(os.Args[1:]); err != nil || top.NArg() < 1 {
+		fmt.Println("usage: netdemo [-dhcp] nbd|rtt|count [flags]")
 		os.Exit(2)
 	}
-	mode, args := os.Args[1], os.Args[2:]
+	mode, args := top.Arg(0), top.Args()[1:]
 	var err error
 	switch mode {
 	case "nbd":
@@ -70,17 +86,34 @@ func main() {
 	}
 }
 
-// startNetwork brings up ENET1 and the stack with QEMU's static address.
+// startNetwork brings up ENET1 and the stack with QEMU's static address,
+// or with -dhcp the address of a DHCP lease.
 func startNetwork() (*netstack.Stack, error) {
 	nic, err := netstack.ENET1(mac)
 	if err != nil {
 		return nil, err
 	}
-	st, err := netstack.New(nic, netstack.QEMUConfig())
+	cfg := netstack.QEMUConfig()
+	if useDHCP {
+		ctx, cancel := context.WithTimeout(context.Background(), dhcpLimit)
+		defer cancel()
+		l, s, err := netstack.DHCP(ctx, nic, netstack.DHCPOptions{})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Printf("dhcp: lease %v (%d DISCOVERs, %d REQUESTs, %d frames ignored, %d malformed)\n",
+			l, s.Discovers, s.Requests, s.Ignored, s.Malformed)
+		cfg = l.Config()
+	}
+	st, err := netstack.New(nic, cfg)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("network: ENET1 %v, address %v, gateway %v\n", mac, netstack.QEMUGuest, netstack.QEMUGateway)
+	gw := "none"
+	if cfg.Gateway.IsValid() {
+		gw = cfg.Gateway.String()
+	}
+	fmt.Printf("network: ENET1 %v, address %v, gateway %s\n", mac, cfg.Address, gw)
 	return st, nil
 }
 
