@@ -50,6 +50,7 @@ const (
 	bootpHLen    = 2
 	bootpXID     = 4
 	bootpSecs    = 8
+	bootpCIAddr  = 12
 	bootpYIAddr  = 16
 	bootpCHAddr  = 28
 	bootpCookie  = 236
@@ -320,9 +321,16 @@ func (c *dhcpClient) receive(frame []byte) (l Lease, done bool, err error) {
 // lease makes the lease of an ACK; what the ACK leaves out comes from the
 // OFFER.
 func (c *dhcpClient) lease(ack dhcpReply) Lease {
-	bits := ack.maskBits
-	if bits < 0 {
-		bits = c.offer.maskBits
+	return leaseOfAck(ack, c.offer.maskBits, c.offer.router, c.reqTime, time.Second)
+}
+
+// leaseOfAck makes the lease of an ACK to a REQUEST first sent at start;
+// the prefix length and gateway the ACK leaves out are bits (-1: none,
+// then the address's class) and router. second is the duration of one of
+// the ACK's seconds (tests shorten it).
+func leaseOfAck(ack dhcpReply, bits int, router netip.Addr, start time.Time, second time.Duration) Lease {
+	if ack.maskBits >= 0 {
+		bits = ack.maskBits
 	}
 	if bits < 0 {
 		bits = classfulBits(ack.yiaddr)
@@ -331,12 +339,12 @@ func (c *dhcpClient) lease(ack dhcpReply) Lease {
 		Address: netip.PrefixFrom(ack.yiaddr, bits),
 		Gateway: ack.router,
 		Server:  ack.serverID,
-		Start:   c.reqTime,
+		Start:   start,
 	}
 	if !l.Gateway.IsValid() {
-		l.Gateway = c.offer.router
+		l.Gateway = router
 	}
-	secs := func(s uint32) time.Duration { return time.Duration(s) * time.Second }
+	secs := func(s uint32) time.Duration { return time.Duration(s) * second }
 	l.LeaseTime = LeaseInfinite
 	if ack.hasLease && ack.leaseTime != math.MaxUint32 {
 		l.LeaseTime = secs(ack.leaseTime)
@@ -383,24 +391,11 @@ func (c *dhcpClient) build(msgType byte) int {
 	copy(b[6:12], c.mac[:])
 	binary.BigEndian.PutUint16(b[12:14], 0x0800)
 
-	m := b[dhcpFrameStart:]
-	m[bootpOp], m[bootpHType], m[bootpHLen] = 1, 1, 6 // BOOTREQUEST, Ethernet
-	binary.BigEndian.PutUint32(m[bootpXID:], c.xid)
-	binary.BigEndian.PutUint16(m[bootpSecs:], uint16(min(time.Since(c.start)/time.Second, math.MaxUint16)))
-	copy(m[bootpCHAddr:], c.mac[:])
-	copy(m[bootpCookie:], dhcpCookie[:])
-	o := m[bootpOptions:bootpOptions:len(m)]
-	o = append(o, optMessageType, 1, msgType)
+	req := bootpRequest{msgType: msgType, xid: c.xid, secs: time.Since(c.start), mac: c.mac}
 	if msgType == dhcpRequest {
-		yi, sid := c.offer.yiaddr.As4(), c.offer.serverID.As4()
-		o = append(o, optRequestedIP, 4)
-		o = append(o, yi[:]...)
-		o = append(o, optServerID, 4)
-		o = append(o, sid[:]...)
+		req.requested, req.serverID = c.offer.yiaddr, c.offer.serverID
 	}
-	o = append(o, optParamList, 5, optSubnetMask, optRouter, optLeaseTime, optRenewalT1, optRebindingT2)
-	o = append(o, optEnd)
-	size := max(bootpOptions+len(o), bootpMinSize)
+	size := req.write(b[dhcpFrameStart:])
 
 	udp := b[ethHeaderSize+ipv4HeaderSize:]
 	binary.BigEndian.PutUint16(udp[0:], dhcpClientPort)
@@ -415,6 +410,46 @@ func (c *dhcpClient) build(msgType byte) int {
 	binary.BigEndian.PutUint16(ip[10:], ^onesSum(0, ip[:ipv4HeaderSize]))
 	binary.BigEndian.PutUint16(udp[6:], udpChecksum(ip[12:16], ip[16:20], udp[:udpHeaderSize+size]))
 	return dhcpFrameStart + size
+}
+
+// bootpRequest is a client's DHCP message.
+type bootpRequest struct {
+	msgType byte
+	xid     uint32
+	secs    time.Duration // since the client began to acquire or renew
+	mac     [6]byte
+	// ciaddr is the client's address, when it has one (RENEWING and
+	// REBINDING, RFC 2131 4.3.2); requested and serverID are options 50
+	// and 54, left out when invalid.
+	ciaddr, requested, serverID netip.Addr
+}
+
+// write writes the BOOTP message of r into m, which is at least
+// bootpMinSize bytes, and returns its length.
+func (r bootpRequest) write(m []byte) int {
+	clear(m[:bootpMinSize])
+	m[bootpOp], m[bootpHType], m[bootpHLen] = 1, 1, 6 // BOOTREQUEST, Ethernet
+	binary.BigEndian.PutUint32(m[bootpXID:], r.xid)
+	binary.BigEndian.PutUint16(m[bootpSecs:], uint16(min(r.secs/time.Second, math.MaxUint16)))
+	if r.ciaddr.IsValid() {
+		ci := r.ciaddr.As4()
+		copy(m[bootpCIAddr:], ci[:])
+	}
+	copy(m[bootpCHAddr:], r.mac[:])
+	copy(m[bootpCookie:], dhcpCookie[:])
+	o := m[bootpOptions:bootpOptions:len(m)]
+	o = append(o, optMessageType, 1, r.msgType)
+	if r.requested.IsValid() {
+		a := r.requested.As4()
+		o = append(append(o, optRequestedIP, 4), a[:]...)
+	}
+	if r.serverID.IsValid() {
+		a := r.serverID.As4()
+		o = append(append(o, optServerID, 4), a[:]...)
+	}
+	o = append(o, optParamList, 5, optSubnetMask, optRouter, optLeaseTime, optRenewalT1, optRebindingT2)
+	o = append(o, optEnd)
+	return max(bootpOptions+len(o), bootpMinSize)
 }
 
 // onesSum adds b to the one's complement sum s (RFC 1071).
@@ -509,9 +544,14 @@ func parseDHCPReply(f []byte) (dhcpReply, error) {
 			return r, fmt.Errorf("%w: UDP checksum", errMalformed)
 		}
 	}
-	m := udp[udpHeaderSize:]
+	return r, parseBOOTPReply(&r, udp[udpHeaderSize:])
+}
+
+// parseBOOTPReply reads the DHCP message m into r: a BOOTREPLY for
+// Ethernet with the magic cookie and a message type.
+func parseBOOTPReply(r *dhcpReply, m []byte) error {
 	if len(m) < bootpOptions || m[bootpOp] != 2 || m[bootpHType] != 1 || m[bootpHLen] != 6 || [4]byte(m[bootpCookie:]) != dhcpCookie {
-		return r, fmt.Errorf("%w: not a BOOTREPLY for Ethernet with the DHCP cookie", errMalformed)
+		return fmt.Errorf("%w: not a BOOTREPLY for Ethernet with the DHCP cookie", errMalformed)
 	}
 	r.xid = binary.BigEndian.Uint32(m[bootpXID:])
 	r.yiaddr = netip.AddrFrom4([4]byte(m[bootpYIAddr:]))
@@ -528,18 +568,18 @@ func parseDHCPReply(f []byte) (dhcpReply, error) {
 			continue
 		}
 		if len(opts) < 2 || len(opts) < 2+int(opts[1]) {
-			return r, fmt.Errorf("%w: option %d runs past the message", errMalformed, code)
+			return fmt.Errorf("%w: option %d runs past the message", errMalformed, code)
 		}
 		v := opts[2 : 2+int(opts[1])]
 		opts = opts[2+len(v):]
 		if err := r.option(code, v); err != nil {
-			return r, err
+			return err
 		}
 	}
 	if r.msgType == 0 {
-		return r, fmt.Errorf("%w: no message type", errMalformed)
+		return fmt.Errorf("%w: no message type", errMalformed)
 	}
-	return r, nil
+	return nil
 }
 
 // option reads one option of a reply.

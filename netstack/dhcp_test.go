@@ -30,6 +30,9 @@ type clientMsg struct {
 	params               []byte
 	frameLen, bootpLen   int
 	broadcastEth, fromIP bool // Ethernet to ff:..:ff; IP source 0.0.0.0 to 255.255.255.255
+	ciaddr               netip.Addr
+	ethDst               tcpip.LinkAddress
+	ipSrc, ipDst         netip.Addr
 }
 
 // testServer is one server's behaviour.
@@ -41,6 +44,7 @@ type testServer struct {
 	silent            bool   // answer nothing
 	nakOthers         bool   // NAK the REQUESTs addressed to another server
 	ignoreRequests    bool   // offer, but answer no REQUEST
+	ignoreRenewing    bool   // answer no REQUEST with ciaddr unicast to it (RENEWING), only broadcast ones
 	broadcast         bool   // answer to ff:..:ff and 255.255.255.255, not to the client's MAC and offered address
 	noise             func(s *testServer, m clientMsg) [][]byte
 }
@@ -106,6 +110,9 @@ func (d *dhcpNet) loop() {
 			time.Sleep(50 * time.Microsecond)
 			continue
 		}
+		if d.answerARP(f) {
+			continue
+		}
 		m, err := readClientFrame(f, d.nic.peer.mac)
 		d.mu.Lock()
 		if err != nil {
@@ -133,6 +140,34 @@ func (d *dhcpNet) loop() {
 	}
 }
 
+// answerARP answers an ARP request for a server's address; it reports
+// whether f was ARP.
+func (d *dhcpNet) answerARP(f []byte) bool {
+	if len(f) < header.EthernetMinimumSize || header.Ethernet(f).Type() != header.ARPProtocolNumber {
+		return false
+	}
+	req := header.ARP(f[header.EthernetMinimumSize:])
+	if !req.IsValid() || req.Op() != header.ARPRequest {
+		return true
+	}
+	for _, s := range d.servers {
+		if s.silent || !bytes.Equal(req.ProtocolAddressTarget(), s.id.AsSlice()) {
+			continue
+		}
+		r := make([]byte, header.EthernetMinimumSize+header.ARPSize)
+		header.Ethernet(r).Encode(&header.EthernetFields{SrcAddr: serverMAC, DstAddr: tcpip.LinkAddress(req.HardwareAddressSender()), Type: header.ARPProtocolNumber})
+		a := header.ARP(r[header.EthernetMinimumSize:])
+		a.SetIPv4OverEthernet()
+		a.SetOp(header.ARPReply)
+		copy(a.HardwareAddressSender(), serverMAC)
+		copy(a.ProtocolAddressSender(), s.id.AsSlice())
+		copy(a.HardwareAddressTarget(), req.HardwareAddressSender())
+		copy(a.ProtocolAddressTarget(), req.ProtocolAddressSender())
+		d.nic.Transmit(r)
+	}
+	return true
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -152,6 +187,15 @@ func (s *testServer) answer(m clientMsg) [][]byte {
 	switch {
 	case m.msgType == dhcpDiscover:
 		out = append(out, s.reply(m, dhcpOffer))
+	case m.msgType == dhcpRequest && m.ciaddr.IsValid(): // RENEWING or REBINDING (RFC 2131 4.3.2)
+		switch {
+		case m.ciaddr != s.offer, s.ignoreRenewing && !m.broadcastEth:
+		case s.naks > 0:
+			s.naks--
+			out = append(out, s.reply(m, dhcpNak))
+		default:
+			out = append(out, s.reply(m, dhcpAck))
+		}
 	case m.msgType == dhcpRequest && s.ignoreRequests:
 	case m.msgType == dhcpRequest && m.serverID == s.id && m.requested == s.offer:
 		if s.naks > 0 {
@@ -246,6 +290,8 @@ func readClientFrame(f []byte, clientMAC []byte) (clientMsg, error) {
 		return fail("bad IPv4 header")
 	}
 	m.fromIP = ip.SourceAddress() == header.IPv4Any && ip.DestinationAddress() == header.IPv4Broadcast
+	m.ethDst = eth.DestinationAddress()
+	m.ipSrc, m.ipDst = netip.AddrFrom4(ip.SourceAddress().As4()), netip.AddrFrom4(ip.DestinationAddress().As4())
 	udp := header.UDP(ip.Payload())
 	if udp.SourcePort() != 68 || udp.DestinationPort() != 67 || int(udp.Length()) != len(udp) {
 		return fail("bad UDP header")
@@ -259,6 +305,9 @@ func readClientFrame(f []byte, clientMAC []byte) (clientMsg, error) {
 		return fail("not a BOOTREQUEST with the DHCP cookie")
 	}
 	m.xid = binary.BigEndian.Uint32(b[4:])
+	if ci := netip.AddrFrom4([4]byte(b[12:16])); !ci.IsUnspecified() {
+		m.ciaddr = ci
+	}
 	copy(m.chaddr[:], b[28:34])
 	for o := b[bootpOptions:]; len(o) > 0 && o[0] != optEnd; {
 		if o[0] == optPad {

@@ -12,8 +12,9 @@
 // only.
 //
 // A Stack has one NIC with an IPv4 address and, given a gateway, a
-// default route, fixed when New makes it: static (QEMU's user network: 10.0.2.15/24, gateway
-// 10.0.2.2, see QEMUConfig) or from a DHCP lease (Lease.Config).
+// default route, set when New makes it: static (QEMU's user network:
+// 10.0.2.15/24, gateway 10.0.2.2, see QEMUConfig) or from a DHCP lease
+// (Lease.Config), which Stack.KeepLease renews and, once lost, removes.
 // Stack.DialTCP and Stack.Dialer give net.Conn values for package
 // pager/nbd (Config.Dial) and package mo/moremote (NewClient), which take
 // any net.Conn.
@@ -54,13 +55,40 @@
 // and prefix (option 1, or the address's class), the first router (option
 // 3), the server (54), the lease time (51) and T1, T2 (58, 59).
 //
-// What it does not do: the lease is taken once and never renewed,
-// rebound or released (Lease.Expiry says when it ends; a board that runs
-// longer must close the Stack and call DHCP again on the NIC); the
+// What it does not do: the lease is never released (no DHCPRELEASE); the
 // offered address is not probed with ARP before use (no DECLINE); no
 // INIT-REBOOT with a remembered address; options in the sname and file
 // fields (option overload, 52) are not read; no client identifier (61),
 // host name or DNS servers.
+//
+// # Keeping the lease
+//
+// Stack.KeepLease renews a lease through the running stack (RFC 2131
+// 4.4.5): it binds a UDP endpoint to port 68 of the NIC (any address, so
+// that broadcast answers reach it too) and at T1 unicasts a DHCPREQUEST
+// with ciaddr set and neither a requested address nor a server id (RFC
+// 2131 4.3.2) to the lease's server (RENEWING; the stack resolves the
+// server's link address with ARP). Unanswered, the REQUEST is sent again
+// after half the time left to T2, never sooner than RenewOptions.MinRetry
+// (60 s). At T2 the REQUEST of the same transaction is broadcast to
+// 255.255.255.255 (REBINDING), again after half the time left to the
+// lease's end. Only an answer of the transaction (its xid, the NIC's
+// chaddr; in RENEWING from the lease's server, in REBINDING from any) is
+// taken; every other datagram to port 68 is counted, as ignored or, if
+// it does not parse, malformed. An ACK for the leased address gives the
+// new lease, counted from the first REQUEST of the transaction, and the
+// cycle starts again at its T1 with a new transaction; a NAK, or the
+// lease's end without an ACK, removes the address from the stack. Each
+// renewal and the loss are sent on the channel KeepLease returns, with
+// the counts; the channel is closed when KeepLease stops (after a loss,
+// at the end of its context, or when the stack closes). The caller must
+// read it: the next renewal waits until the event is taken.
+//
+// What it does not do: it does not apply a new subnet mask or router of an
+// ACK (the event reports them; the stack keeps New's prefix and routes),
+// takes no other address than the leased one, and after a loss does not
+// go back to INIT: the caller closes the Stack and calls DHCP again. It
+// waits on timers and on the endpoint's readiness, so it never spins.
 //
 // # Lock order
 //
@@ -69,5 +97,7 @@
 // stack while held. Endpoint.mu (the dispatcher and the link address) is
 // a leaf. The receive goroutine holds no lock of this package while it
 // delivers a frame to the stack. DHCP takes no lock; it must not run on a
-// NIC that a Stack's receive loop polls.
+// NIC that a Stack's receive loop polls. KeepLease's goroutine holds no
+// lock of this package while it writes to its UDP endpoint or removes the
+// address.
 package netstack
