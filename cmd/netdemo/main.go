@@ -8,8 +8,8 @@
 //
 // With -dhcp the address and gateway come from a DHCP server
 // (netstack.DHCP; QEMU's user network has one, which gives 10.0.2.15/24
-// via 10.0.2.2), and the lease is printed; the lease is taken once, not
-// renewed.
+// via 10.0.2.2), and the lease is printed and kept (Stack.KeepLease): each
+// renewal, and the loss of the address, is printed too.
 //
 //	netdemo nbd [-server 10.0.2.100:10809] [-export tamach] [-frames 2] [-times 4]
 //
@@ -94,6 +94,7 @@ func startNetwork() (*netstack.Stack, error) {
 		return nil, err
 	}
 	cfg := netstack.QEMUConfig()
+	var lease netstack.Lease
 	if useDHCP {
 		ctx, cancel := context.WithTimeout(context.Background(), dhcpLimit)
 		defer cancel()
@@ -103,11 +104,19 @@ func startNetwork() (*netstack.Stack, error) {
 		}
 		fmt.Printf("dhcp: lease %v (%d DISCOVERs, %d REQUESTs, %d frames ignored, %d malformed)\n",
 			l, s.Discovers, s.Requests, s.Ignored, s.Malformed)
-		cfg = l.Config()
+		cfg, lease = l.Config(), l
 	}
 	st, err := netstack.New(nic, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if useDHCP {
+		events, err := st.KeepLease(context.Background(), lease, netstack.RenewOptions{})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		go printLeaseEvents(events)
 	}
 	gw := "none"
 	if cfg.Gateway.IsValid() {
@@ -115,6 +124,17 @@ func startNetwork() (*netstack.Stack, error) {
 	}
 	fmt.Printf("network: ENET1 %v, address %v, gateway %s\n", mac, cfg.Address, gw)
 	return st, nil
+}
+
+// printLeaseEvents prints what KeepLease reports until it stops.
+func printLeaseEvents(events <-chan netstack.LeaseEvent) {
+	for ev := range events {
+		if ev.Kind == netstack.LeaseLost {
+			fmt.Printf("dhcp: lease lost: %v (%d REQUESTs)\n", ev.Err, ev.Stats.Requests)
+			continue
+		}
+		fmt.Printf("dhcp: lease renewed: %v (%d REQUESTs)\n", ev.Lease, ev.Stats.Requests)
+	}
 }
 
 // parseServer reads a -server address.
