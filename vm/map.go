@@ -407,46 +407,48 @@ func (k *Kernel) splitLocked(va uint32) error {
 	return nil
 }
 
-// entriesLocked makes [off, off+n) of the region, checked by checkRange,
-// a run of whole entries (splitting at both ends) and returns its bounds
-// in the window.
-// Preconditions: k.mu is held.
-func (r *Region) entriesLocked(off, n uint32) (start, end uint32, err error) {
+// eachEntry checks [off, off+n) of the region (checkRange), then returns
+// invalid if it is not nil (the caller's own check of its arguments), and
+// otherwise makes the range a run of whole entries (splitting at both
+// ends) and calls fn on each of them, with k.mu held.
+func (r *Region) eachEntry(off, n uint32, invalid error, fn func(e *mapEntry)) error {
+	if err := r.checkRange(off, n); err != nil {
+		return err
+	}
+	if invalid != nil {
+		return invalid
+	}
+	k := r.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if r.gone {
-		return 0, 0, ErrUnmapped
+		return ErrUnmapped
 	}
-	start, end = r.start+off, r.start+off+n
-	if err := r.k.splitLocked(start); err != nil {
-		return 0, 0, err
+	start, end := r.start+off, r.start+off+n
+	if err := k.splitLocked(start); err != nil {
+		return err
 	}
-	if err := r.k.splitLocked(end); err != nil {
-		return 0, 0, err
+	if err := k.splitLocked(end); err != nil {
+		return err
 	}
-	return start, end, nil
+	for i := range k.entries {
+		if e := &k.entries[i]; e.region == r && e.start >= start && e.end() <= end {
+			fn(e)
+		}
+	}
+	return nil
 }
 
 // Protect sets the protection of [off, off+n) of the region (vm_protect).
 // Lowering it takes effect at once; raising it takes effect at the next
 // fault. The page locks the pager set still apply.
 func (r *Region) Protect(off, n uint32, prot mo.Prot) error {
-	if err := r.checkRange(off, n); err != nil {
-		return err
-	}
+	var invalid error
 	if !prot.Valid() {
-		return fmt.Errorf("%w: protection %#x", ErrProtection, uint8(prot))
+		invalid = fmt.Errorf("%w: protection %#x", ErrProtection, uint8(prot))
 	}
 	k := r.k
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	start, end, err := r.entriesLocked(off, n)
-	if err != nil {
-		return err
-	}
-	for i := range k.entries {
-		e := &k.entries[i]
-		if e.region != r || e.start < start || e.end() > end {
-			continue
-		}
+	return r.eachEntry(off, n, invalid, func(e *mapEntry) {
 		e.prot = prot
 		// Harvest modified state before pmap forgets it (ProtNone removes).
 		for va := e.start; va < e.end(); va += k.ps {
@@ -461,33 +463,18 @@ func (r *Region) Protect(off, n uint32, prot mo.Prot) error {
 		} else {
 			k.pm.Protect(e.start, e.end(), moToPmap(prot))
 		}
-	}
-	return nil
+	})
 }
 
 // SetBehavior sets how [off, off+n) of the region is expected to be
 // accessed (vm_behavior_set, madvise): it shapes the clusters of the
 // range's later page-ins; what is resident stays.
 func (r *Region) SetBehavior(off, n uint32, b Behavior) error {
-	if err := r.checkRange(off, n); err != nil {
-		return err
-	}
+	var invalid error
 	if b >= behaviorCount {
-		return fmt.Errorf("%w: behavior %d", ErrConfig, uint8(b))
+		invalid = fmt.Errorf("%w: behavior %d", ErrConfig, uint8(b))
 	}
-	k := r.k
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	start, end, err := r.entriesLocked(off, n)
-	if err != nil {
-		return err
-	}
-	for i := range k.entries {
-		if e := &k.entries[i]; e.region == r && e.start >= start && e.end() <= end {
-			e.behavior = b
-		}
-	}
-	return nil
+	return r.eachEntry(off, n, invalid, func(e *mapEntry) { e.behavior = b })
 }
 
 // holdPage brings page index of o in for acc, waiting as needed, and
