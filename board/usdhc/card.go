@@ -313,28 +313,21 @@ func isTimeout(err error) bool {
 // waitSet polls reg until a bit of mask is set, at most limit after the
 // first spinPolls polls; it reports whether one was.
 func (c *Card) waitSet(reg, mask uint32, limit time.Duration) bool {
-	var start time.Time
-	for i := 0; ; i++ {
-		if c.regs.Read(reg)&mask != 0 {
-			return true
-		}
-		if i < spinPolls {
-			continue
-		}
-		if i == spinPolls {
-			start = time.Now()
-		} else if time.Since(start) > limit {
-			return c.regs.Read(reg)&mask != 0
-		}
-		runtime.Gosched()
-	}
+	return c.waitFor(reg, mask, true, limit)
 }
 
 // waitClear polls reg until every bit of mask is clear, as waitSet.
 func (c *Card) waitClear(reg, mask uint32, limit time.Duration) bool {
+	return c.waitFor(reg, mask, false, limit)
+}
+
+// waitFor polls reg until some bit of mask is set (set) or every bit is
+// clear (!set): spinPolls polls, then for at most limit, yielding between
+// polls. It reports whether the state was reached.
+func (c *Card) waitFor(reg, mask uint32, set bool, limit time.Duration) bool {
 	var start time.Time
 	for i := 0; ; i++ {
-		if c.regs.Read(reg)&mask == 0 {
+		if (c.regs.Read(reg)&mask != 0) == set {
 			return true
 		}
 		if i < spinPolls {
@@ -343,7 +336,7 @@ func (c *Card) waitClear(reg, mask uint32, limit time.Duration) bool {
 		if i == spinPolls {
 			start = time.Now()
 		} else if time.Since(start) > limit {
-			return c.regs.Read(reg)&mask == 0
+			return (c.regs.Read(reg)&mask != 0) == set
 		}
 		runtime.Gosched()
 	}
