@@ -6,35 +6,54 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/tamach/tamach/board"
+	"github.com/tamach/tamach/netstack"
 	"github.com/tamach/tamach/pager/defaultpager"
 	"github.com/tamach/tamach/pager/nbd"
 	"github.com/tamach/tamach/vm"
 )
 
+// nbdFlags adds the NBD server's -server and -export flags to fs.
+func nbdFlags(fs *flag.FlagSet) (server, export *string) {
+	return fs.String("server", "10.0.2.100:10809", "the NBD server"), fs.String("export", "tamach", "the export's name")
+}
+
+// connectNBD starts the network and connects an NBD client of cfg (its
+// Dial and Export set here) to export at server. On error nothing is left
+// running.
+func connectNBD(server, export string, cfg nbd.Config) (*netstack.Stack, *nbd.Client, netip.AddrPort, error) {
+	st, addr, err := startNetworkTo(server)
+	if err != nil {
+		return nil, nil, addr, err
+	}
+	cfg.Dial, cfg.Export = st.Dialer(addr), export
+	c, err := nbd.New(cfg)
+	if err != nil {
+		st.Close()
+		return nil, nil, addr, fmt.Errorf("connecting to %v: %w", addr, err)
+	}
+	return st, c, addr, nil
+}
+
 // runNBD pages anonymous memory to an NBD server and verifies every word.
 func runNBD(args []string) error {
 	fs := flag.NewFlagSet("nbd", flag.ContinueOnError)
-	server := fs.String("server", "10.0.2.100:10809", "the NBD server")
-	export := fs.String("export", "tamach", "the export's name")
+	server, export := nbdFlags(fs)
 	framesMiB := fs.Uint("frames", 2, "MiB of the frame pool the kernel takes")
 	times := fs.Uint("times", 4, "size of the anonymous memory, in times the kernel's frames")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st, addr, err := startNetworkTo(*server)
+	t0 := time.Now()
+	st, client, addr, err := connectNBD(*server, *export, nbd.Config{RetryFor: time.Minute,
+		Event: func(e nbd.Event) { fmt.Printf("nbd: connection %v at %v\n", e, time.Since(t0).Round(time.Millisecond)) }})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	t0 := time.Now()
-	client, err := nbd.New(nbd.Config{Dial: st.Dialer(addr), Export: *export, RetryFor: time.Minute,
-		Event: func(e nbd.Event) { fmt.Printf("nbd: connection %v at %v\n", e, time.Since(t0).Round(time.Millisecond)) }})
-	if err != nil {
-		return fmt.Errorf("connecting to %v: %w", addr, err)
-	}
 	defer client.Close()
 	ns := st.Stats()
 	fmt.Printf("nbd: export %q of %d pages at %v, connected in %v (TCP connect %v)\n", *export, client.Pages(), addr,

@@ -15,21 +15,16 @@ import (
 // (with FUA), then n page reads, each read checked.
 func runRTT(args []string) error {
 	fs := flag.NewFlagSet("rtt", flag.ContinueOnError)
-	server := fs.String("server", "10.0.2.100:10809", "the NBD server")
-	export := fs.String("export", "tamach", "the export's name")
+	server, export := nbdFlags(fs)
 	n := fs.Int("n", 200, "requests of each kind")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st, addr, err := startNetworkTo(*server)
+	st, c, _, err := connectNBD(*server, *export, nbd.Config{})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := nbd.New(nbd.Config{Dial: st.Dialer(addr), Export: *export})
-	if err != nil {
-		return err
-	}
 	defer c.Close()
 	if uint64(*n) > c.Pages() {
 		return fmt.Errorf("the export has %d pages, fewer than -n", c.Pages())
