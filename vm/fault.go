@@ -218,10 +218,15 @@ func (k *Kernel) quickFaultLocked(e *mapEntry, f *pmap.Fault) (*mapEntry, bool) 
 				o.resident++
 				k.clearFrameLocked(j)
 				if k.pm.EnterPage(va&^0xfff, p.base+uint32(j)<<(p.shift&31), pa) != nil {
-					// Resident now: fillFaultLocked enters it its way.
+					// Resident now, zero-filled (counted as such, not as
+					// a resident fault): enter it the general way.
 					k.stats.PageIns++
 					k.stats.ZeroFills++
-					return k.fillFaultLocked(e, f, j)
+					if k.enterPageLocked(e, j, va&^0xfff, acc) != nil {
+						return e, false
+					}
+					k.stats.Faults++
+					return e, true
 				}
 				if k.quickZeroFill++; k.quickZeroFill == 1<<31 {
 					k.foldQuickZeroFills()
